@@ -1,0 +1,267 @@
+/**
+ * The event loop contract: what every loop implements and what every primitive may use.
+ * Nothing here knows which loop runs (asyncio's `events.py` is the model). Futures, tasks,
+ * locks and queues call only `getRunningLoop()`, `createFuture()`, `callSoon()` and `callAt()`.
+ */
+import type { Future } from './futures.js';
+import type { Task, CoroLike } from './tasks.js';
+
+// ---------------------------------------------------------------------------------------------
+// Callback handles. All scheduling methods return one.
+
+/** A scheduled callback; `cancel()` keeps it from running. */
+export class Handle {
+  /** @internal */ _callback: ((...args: any[]) => unknown) | null;
+  /** @internal */ _args: unknown[] | null;
+  /** @internal */ _loop: AbstractEventLoop;
+  /** @internal */ _cancelled = false;
+
+  constructor(callback: (...args: any[]) => unknown, args: unknown[] | null, loop: AbstractEventLoop) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+  }
+
+  cancel(): void {
+    if (!this._cancelled) {
+      this._cancelled = true;
+      // Drop references so a cancelled handle that lingers in a queue keeps nothing alive.
+      this._callback = null;
+      this._args = null;
+    }
+  }
+
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** @internal Runs the callback; an exception goes to the loop's exception handler. */
+  _run(): void {
+    const cb = this._callback!;
+    const args = this._args;
+    try {
+      if (args === null) cb();
+      else cb(...args);
+    } catch (exception) {
+      this._loop.callExceptionHandler({
+        message: `Exception in callback ${callbackName(cb)}`,
+        exception,
+        handle: this,
+      });
+    }
+  }
+
+  toString(): string {
+    const state = this._cancelled ? ' cancelled' : '';
+    return `<${this.constructor.name}${state} ${this._callback ? callbackName(this._callback) : ''}>`;
+  }
+}
+
+/** A callback scheduled for a loop time; `when()` tells which. */
+export class TimerHandle extends Handle {
+  /** @internal */ _when: number;
+  /** @internal Scheduling order, the tie-break between equal `when`s. */ _seq = 0;
+  /** @internal Still held by the loop's timer structure. */ _scheduled = true;
+  /** @internal Slot used by the native loop's timer table. */ _id = -1;
+
+  constructor(when: number, callback: (...args: any[]) => unknown, args: unknown[] | null, loop: AbstractEventLoop) {
+    super(callback, args, loop);
+    this._when = when;
+  }
+
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (!this._cancelled) {
+      if (this._scheduled) this._loop._timerHandleCancelled(this);
+      super.cancel();
+    }
+  }
+}
+
+export function callbackName(cb: unknown): string {
+  if (typeof cb === 'function') return cb.name ? `${cb.name}()` : '<anonymous>()';
+  return String(cb);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop interface.
+
+/** What the exception handler receives (asyncio's context dict). */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  future?: Future<unknown>;
+  task?: Task<unknown>;
+  handle?: Handle;
+  [key: string]: unknown;
+}
+
+export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionContext) => void;
+
+export interface TaskOptions {
+  /** The task's name; defaults to `Task-<n>`. */
+  name?: string;
+}
+
+export type TaskFactory = (loop: AbstractEventLoop, coro: CoroLike<unknown>, options?: TaskOptions) => Task<unknown>;
+
+export interface AbstractEventLoop {
+  // Running and stopping the loop. Node cannot block its thread, so these return Promises.
+  runUntilComplete<T>(future: CoroLike<T>): Promise<T>;
+  runForever(): Promise<void>;
+  /** Stops after the current batch of callbacks. */
+  stop(): void;
+  isRunning(): boolean;
+  isClosed(): boolean;
+  /** Closes the loop; it must not be running. Pending callbacks are dropped. */
+  close(): void;
+  shutdownAsyncgens(): Promise<void>;
+  shutdownDefaultExecutor(timeout?: number | null): Promise<void>;
+
+  // Methods scheduling callbacks. All these return Handles.
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle;
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle;
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  /** The loop's monotonic clock, in seconds. */
+  time(): number;
+
+  // Futures and tasks.
+  createFuture<T = unknown>(): Future<T>;
+  createTask<T>(coro: CoroLike<T>, options?: TaskOptions): Task<T>;
+  setTaskFactory(factory: TaskFactory | null): void;
+  getTaskFactory(): TaskFactory | null;
+
+  // File descriptors (the native loop; the pure loop throws NotImplementedError).
+  addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  removeReader(fd: number): boolean;
+  addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
+  removeWriter(fd: number): boolean;
+
+  // Error handling.
+  setExceptionHandler(handler: ExceptionHandler | null): void;
+  getExceptionHandler(): ExceptionHandler | null;
+  defaultExceptionHandler(context: ExceptionContext): void;
+  callExceptionHandler(context: ExceptionContext): void;
+
+  // Debug mode.
+  getDebug(): boolean;
+  setDebug(enabled: boolean): void;
+  /** Callbacks that run longer than this (seconds) are logged in debug mode. */
+  slowCallbackDuration: number;
+
+  /** @internal A TimerHandle was cancelled (called by `TimerHandle.cancel`). */
+  _timerHandleCancelled(handle: TimerHandle): void;
+  /**
+   * @internal End the current batch of callbacks here and carry on once V8's microtask queue is
+   * empty. An async-function task's step runs in microtasks; this keeps asyncio's order (a step
+   * runs to its real suspension before the next ready callback).
+   */
+  _yieldToMicrotasks(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The running loop and the policy.
+
+let runningLoop: AbstractEventLoop | null = null;
+
+/** The loop running now; throws when none is. */
+export function getRunningLoop(): AbstractEventLoop {
+  if (runningLoop === null) throw new Error('no running event loop');
+  return runningLoop;
+}
+
+/** @internal The running loop or null. */
+export function _getRunningLoop(): AbstractEventLoop | null {
+  return runningLoop;
+}
+
+/** @internal Called by loops when they start and stop running. */
+export function _setRunningLoop(loop: AbstractEventLoop | null): void {
+  runningLoop = loop;
+}
+
+export interface AbstractEventLoopPolicy {
+  getEventLoop(): AbstractEventLoop;
+  setEventLoop(loop: AbstractEventLoop | null): void;
+  newEventLoop(): AbstractEventLoop;
+}
+
+/**
+ * A policy with one current loop, made on first use by `_loopFactory` (asyncio's
+ * `BaseDefaultEventLoopPolicy`). The pure and native policies differ only in the factory.
+ */
+export abstract class BaseDefaultEventLoopPolicy implements AbstractEventLoopPolicy {
+  #loop: AbstractEventLoop | null = null;
+  #set = false;
+
+  protected abstract _loopFactory(): AbstractEventLoop;
+
+  getEventLoop(): AbstractEventLoop {
+    if (this.#loop === null || (!this.#set && this.#loop.isClosed())) {
+      if (this.#set && this.#loop === null) {
+        throw new Error('There is no current event loop (setEventLoop(null) was called)');
+      }
+      this.#loop = this.newEventLoop();
+    }
+    return this.#loop;
+  }
+
+  setEventLoop(loop: AbstractEventLoop | null): void {
+    this.#set = loop !== null ? false : true;
+    this.#loop = loop;
+  }
+
+  newEventLoop(): AbstractEventLoop {
+    return this._loopFactory();
+  }
+}
+
+let policy: AbstractEventLoopPolicy | null = null;
+let defaultPolicyFactory: (() => AbstractEventLoopPolicy) | null = null;
+
+/** @internal The package entry registers the default (pure-TS) policy here. */
+export function _setDefaultPolicyFactory(factory: () => AbstractEventLoopPolicy): void {
+  defaultPolicyFactory = factory;
+}
+
+export function getEventLoopPolicy(): AbstractEventLoopPolicy {
+  if (policy === null) {
+    if (defaultPolicyFactory === null) throw new Error('no default event loop policy is registered');
+    policy = defaultPolicyFactory();
+  }
+  return policy;
+}
+
+/** Sets the policy; `null` restores the default. */
+export function setEventLoopPolicy(p: AbstractEventLoopPolicy | null): void {
+  if (p !== null && (typeof p !== 'object' || typeof p.newEventLoop !== 'function')) {
+    throw new TypeError(`policy must be an event loop policy or null, not ${describe(p)}`);
+  }
+  policy = p;
+}
+
+/** The running loop if any, else the policy's current loop (made on first use). */
+export function getEventLoop(): AbstractEventLoop {
+  return runningLoop ?? getEventLoopPolicy().getEventLoop();
+}
+
+export function setEventLoop(loop: AbstractEventLoop | null): void {
+  getEventLoopPolicy().setEventLoop(loop);
+}
+
+export function newEventLoop(): AbstractEventLoop {
+  return getEventLoopPolicy().newEventLoop();
+}
+
+/** A short description of a value for error messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'function') return `function ${v.name || '<anonymous>'}`;
+  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,308 @@
+/**
+ * Future: a result that will be set later, awaitable both ways — `await fut` (it is a
+ * PromiseLike) and `yield* fut` inside generator coroutines (its iterator yields the Future to the
+ * Task driving the generator, as asyncio's `Future.__await__` does, then returns the result).
+ */
+import { CancelledError, InvalidStateError } from './errors.js';
+import { type AbstractEventLoop, getEventLoop, describe } from './events.js';
+import { contextTask } from './context.js';
+
+const PENDING = 0;
+const CANCELLED = 1;
+const FINISHED = 2;
+
+export type DoneCallback<T> = (fut: Future<T>) => unknown;
+
+/** What an awaiting async-function task provides to `Future.then` (implemented by Task). */
+export interface AwaitingTask {
+  readonly _isAsyncTask: true;
+  /** Called by `then` when the task awaits `fut`; returns false if the task takes it over. */
+  _awaitFuture(fut: Future<any>, onFulfilled: (v: any) => void, onRejected: (e: unknown) => void): void;
+}
+
+// Futures that failed and whose exception nobody looked at are reported when collected
+// (asyncio does it in `__del__`). Only failed futures are registered, so success costs nothing.
+const unretrieved = new FinalizationRegistry<{ loop: AbstractEventLoop; exception: unknown; what: string }>(
+  ({ loop, exception, what }) => {
+    loop.callExceptionHandler({ message: `${what} exception was never retrieved`, exception });
+  },
+);
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */ _state = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _loop: AbstractEventLoop;
+  // The first done callback is kept inline: most futures have exactly one (the awaiting task).
+  /** @internal */ _cb0: DoneCallback<any> | null = null;
+  /** @internal */ _cbs: DoneCallback<any>[] | null = null;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal */ _logToken: object | null = null;
+
+  constructor(options?: { loop?: AbstractEventLoop }) {
+    this._loop = options?.loop ?? getEventLoop();
+  }
+
+  getLoop(): AbstractEventLoop {
+    return this._loop;
+  }
+
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /** The result; throws the exception, `CancelledError`, or `InvalidStateError` if not done. */
+  result(): T {
+    if (this._state === FINISHED) {
+      if (this._logToken !== null) this.#retrieved();
+      if (this._exception !== undefined) throw this._exception;
+      return this._result as T;
+    }
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    throw new InvalidStateError('Result is not ready.');
+  }
+
+  /** The exception (or undefined); throws `CancelledError` if cancelled. */
+  exception(): unknown {
+    if (this._state === FINISHED) {
+      if (this._logToken !== null) this.#retrieved();
+      return this._exception;
+    }
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    throw new InvalidStateError('Exception is not set.');
+  }
+
+  /** Schedules `cb(fut)` with `callSoon` once done (at once if already done). */
+  addDoneCallback(cb: DoneCallback<T>): void {
+    if (typeof cb !== 'function') throw new TypeError(`callback must be a function, not ${describe(cb)}`);
+    if (this._state !== PENDING) {
+      this._loop.callSoon(cb, this);
+    } else if (this._cb0 === null && this._cbs === null) {
+      this._cb0 = cb;
+    } else {
+      (this._cbs ??= []).push(cb);
+    }
+  }
+
+  /** Removes every registration of `cb`; returns how many were removed. */
+  removeDoneCallback(cb: DoneCallback<T>): number {
+    let n = 0;
+    if (this._cb0 === cb) {
+      this._cb0 = null;
+      n++;
+    }
+    if (this._cbs !== null) {
+      const before = this._cbs.length;
+      this._cbs = this._cbs.filter((c) => c !== cb);
+      n += before - this._cbs.length;
+    }
+    return n;
+  }
+
+  setResult(result: T): void {
+    if (this._state !== PENDING) throw new InvalidStateError(`invalid state: ${this._stateName()}`);
+    this._result = result;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+  }
+
+  setException(exception: unknown): void {
+    if (this._state !== PENDING) throw new InvalidStateError(`invalid state: ${this._stateName()}`);
+    if (exception === undefined) throw new TypeError('exception must not be undefined');
+    this._exception = exception;
+    this._state = FINISHED;
+    this._logToken = {};
+    unretrieved.register(this, { loop: this._loop, exception, what: this._kind() }, this._logToken);
+    this._scheduleCallbacks();
+  }
+
+  /** Cancels the future; returns false if it was already done. */
+  cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    return new CancelledError(this._cancelMessage ?? '');
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    const cb0 = this._cb0;
+    const cbs = this._cbs;
+    this._cb0 = null;
+    this._cbs = null;
+    if (cb0 !== null) this._loop.callSoon(cb0, this);
+    if (cbs !== null) for (const cb of cbs) this._loop.callSoon(cb, this);
+  }
+
+  /** @internal Settles from another future's outcome (used by chaining helpers). */
+  _copyState(other: Future<T>): void {
+    if (this._state !== PENDING) return;
+    if (other._state === CANCELLED) this.cancel(other._cancelMessage);
+    else {
+      const exc = other.exception();
+      if (exc !== undefined) this.setException(exc);
+      else this.setResult(other._result as T);
+    }
+  }
+
+  /** @internal */
+  _kind(): string {
+    return 'Future';
+  }
+
+  #retrieved(): void {
+    unretrieved.unregister(this._logToken!);
+    this._logToken = null;
+  }
+
+  /** @internal */
+  _stateName(): string {
+    return this._state === PENDING ? 'PENDING' : this._state === CANCELLED ? 'CANCELLED' : 'FINISHED';
+  }
+
+  toString(): string {
+    let extra = '';
+    if (this._state === FINISHED) {
+      extra = this._exception !== undefined ? ` exception=${String(this._exception)}` : ` result=${String(this._result)}`;
+    }
+    return `<${this._kind()} ${this._stateName().toLowerCase()}${extra}>`;
+  }
+
+  /**
+   * PromiseLike: `await fut`. Inside an async-function task this also tells the task which Future
+   * it waits on, so `task.cancel()` can cancel it; the task resumes from a loop callback.
+   */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return new Promise<R1 | R2>((resolve, reject) => {
+      const ok =
+        typeof onFulfilled === 'function'
+          ? (v: T) => {
+              try {
+                resolve(onFulfilled(v));
+              } catch (e) {
+                reject(e);
+              }
+            }
+          : (resolve as (v: T) => void);
+      const fail =
+        typeof onRejected === 'function'
+          ? (e: unknown) => {
+              try {
+                resolve(onRejected(e));
+              } catch (x) {
+                reject(x);
+              }
+            }
+          : reject;
+      const task = contextTask<AwaitingTask>();
+      if (task !== undefined) task._awaitFuture(this, ok, fail);
+      else if (this._state !== PENDING) queueMicrotask(() => settle(this, ok, fail));
+      else this.addDoneCallback((f) => settle(f, ok, fail));
+    });
+  }
+
+  catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
+  }
+
+  /** `yield* fut` in a generator coroutine. */
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new FutureIter(this);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return this._kind();
+  }
+}
+
+/** @internal Resolves or rejects a Promise from a done future. */
+export function settle<T>(fut: Future<T>, resolve: (v: T) => void, reject: (e: unknown) => void): void {
+  let v: T;
+  try {
+    v = fut.result();
+  } catch (e) {
+    reject(e);
+    return;
+  }
+  resolve(v);
+}
+
+/**
+ * The iterator behind `yield* fut`: yields the future once (unless already done), then returns
+ * its result, throwing its exception. `throw` passes an error thrown in by the task through to
+ * the generator that delegated here (without it, `yield*` would close the iterator instead).
+ */
+class FutureIter<T> implements Iterator<Future<unknown>, T, unknown> {
+  #fut: Future<T>;
+  #yielded = false;
+
+  constructor(fut: Future<T>) {
+    this.#fut = fut;
+  }
+
+  next(): IteratorResult<Future<unknown>, T> {
+    if (!this.#yielded && this.#fut._state === PENDING) {
+      this.#yielded = true;
+      return { done: false, value: this.#fut as Future<unknown> };
+    }
+    return { done: true, value: this.#fut.result() };
+  }
+
+  throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    throw e;
+  }
+
+  return(value?: T): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: value as T };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+export function isFuture(x: unknown): x is Future<unknown> {
+  return x instanceof Future;
+}
+
+/** Sets the result unless the future was cancelled meanwhile (asyncio's helper). */
+export function setResultUnlessCancelled<T>(fut: Future<T>, result: T): void {
+  if (!fut.cancelled()) fut.setResult(result);
+}
+
+/** Wraps a foreign Promise in a Future of `loop` (asyncio's `wrap_future` for promises). */
+export function wrapPromise<T>(p: PromiseLike<T>, loop: AbstractEventLoop): Future<T> {
+  const fut = loop.createFuture<T>();
+  p.then(
+    (v) => {
+      if (!fut.done()) loop.callSoonThreadsafe(setResultUnlessCancelled<T>, fut, v);
+    },
+    (e) => {
+      if (!fut.done()) loop.callSoonThreadsafe(setExceptionUnlessDone, fut, e === undefined ? new Error('Promise rejected with undefined') : e);
+    },
+  );
+  return fut;
+}
+
+function setExceptionUnlessDone(fut: Future<unknown>, e: unknown): void {
+  if (fut.done()) return;
+  if (e instanceof CancelledError) fut.cancel(e.message);
+  else fut.setException(e);
+}

@@ -1,0 +1,54 @@
+/**
+ * aloop: asyncio for TypeScript. Everything here runs on the pure-TypeScript loop by default;
+ * `aloop/native` swaps in the native loop.
+ */
+export * from './errors.js';
+export {
+  Handle,
+  TimerHandle,
+  type AbstractEventLoop,
+  type AbstractEventLoopPolicy,
+  BaseDefaultEventLoopPolicy,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type TaskFactory,
+  type TaskOptions,
+  getRunningLoop,
+  getEventLoop,
+  setEventLoop,
+  newEventLoop,
+  getEventLoopPolicy,
+  setEventLoopPolicy,
+} from './events.js';
+export { Future, isFuture, type DoneCallback } from './futures.js';
+export {
+  Task,
+  type Coro,
+  type CoroLike,
+  isCoroutine,
+  currentTask,
+  allTasks,
+  createTask,
+  ensureFuture,
+  sleep,
+  gather,
+  type GatherOptions,
+  wait,
+  type WaitOptions,
+  type ReturnWhen,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  ALL_COMPLETED,
+  waitFor,
+  asCompleted,
+  AsCompleted,
+  type AsCompletedOptions,
+  shield,
+} from './tasks.js';
+export { Timeout, timeout, timeoutAt, type TimeoutBody } from './timeouts.js';
+export { TaskGroup, taskGroup } from './taskgroups.js';
+export { run, Runner, type RunOptions } from './runners.js';
+export { DefaultEventLoopPolicy } from './policy.js';
+export { PureEventLoop } from './loops/pure/loop.js';
+export { BaseEventLoop } from './loops/base.js';
+export { setLogger, type Logger } from './log.js';

@@ -1,0 +1,372 @@
+/**
+ * What every loop shares: the ready queue, the one place callbacks run (`_runOnce`), running
+ * and stopping, the exception handler and debug checks. A concrete loop adds a clock, timers,
+ * I/O, and how it gets Node to call `_iterate` (the pure loop: setImmediate/setTimeout; the
+ * native loop: its own libuv handles).
+ */
+import {
+  type AbstractEventLoop,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type TaskFactory,
+  type TaskOptions,
+  Handle,
+  TimerHandle,
+  _getRunningLoop,
+  _setRunningLoop,
+  callbackName,
+  describe,
+} from '../events.js';
+import { Future } from '../futures.js';
+import { type CoroLike, type Task, newTask, ensureFuture } from '../tasks.js';
+import { NotImplementedError } from '../errors.js';
+import { Deque } from '../util/deque.js';
+import { clearResumed, runOutsideTasks } from '../context.js';
+import { logger } from '../log.js';
+
+export function checkCallback(cb: unknown, name = 'callback'): void {
+  if (typeof cb !== 'function') throw new TypeError(`${name} must be a function, not ${describe(cb)}`);
+}
+
+export function checkTime(t: unknown, name: string): void {
+  if (typeof t !== 'number') throw new TypeError(`${name} must be a number (seconds), not ${describe(t)}`);
+  if (Number.isNaN(t)) throw new RangeError(`${name} must not be NaN`);
+}
+
+export abstract class BaseEventLoop implements AbstractEventLoop {
+  /** @internal Callbacks ready to run, in order. */
+  protected readonly _ready = new Deque<Handle>(1024);
+  /** @internal Callbacks of the current batch not yet run (asyncio's `ntodo`). */
+  #ntodo = 0;
+  /** @internal True while an iteration is running or certain to run soon: no wake-up needed. */
+  protected _scheduled = false;
+  #split = false;
+  #closed = false;
+  #running = false;
+  #stopping = false;
+  #runResolve: (() => void) | null = null;
+  #debug = process.env.ALOOP_DEBUG === '1';
+  #exceptionHandler: ExceptionHandler | null = null;
+  #taskFactory: TaskFactory | null = null;
+  slowCallbackDuration = 0.1;
+
+  readonly #continueBatch = () => {
+    clearResumed();
+    runOutsideTasks(this.#runBatch);
+  };
+  readonly #afterMicrotasks = () => process.nextTick(this.#continueBatch);
+  readonly #runBatch = () => this._runBatch();
+
+  // --- what a concrete loop provides ------------------------------------------------------------
+
+  abstract time(): number;
+  /** Append I/O callbacks and due timers to the ready queue (phase 1 of an iteration). */
+  protected abstract _collectReady(): void;
+  /** Arrange for `_iterate` to be called: soon if `ready` holds work, else when a timer is due. */
+  protected abstract _scheduleNext(): void;
+  /** Arrange for `_iterate` to be called as soon as possible (work arrived while idle). */
+  protected abstract _wake(): void;
+  protected abstract _addTimer(handle: TimerHandle): void;
+  abstract _timerHandleCancelled(handle: TimerHandle): void;
+  /** Free timers and native resources (the loop is not running). */
+  protected abstract _closeResources(): void;
+
+  // --- running and stopping ---------------------------------------------------------------------
+
+  runForever(): Promise<void> {
+    try {
+      this.#checkRunnable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#running = true;
+    this.#stopping = false;
+    _setRunningLoop(this);
+    return new Promise<void>((resolve) => {
+      this.#runResolve = resolve;
+      this._scheduled = true;
+      this._wake();
+    });
+  }
+
+  runUntilComplete<T>(future: CoroLike<T>): Promise<T> {
+    let fut: Future<T>;
+    try {
+      this.#checkRunnable();
+      fut = ensureFuture(future, this);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const newTask = !(future instanceof Future);
+    const onDone = () => this.stop();
+    fut.addDoneCallback(onDone);
+    return this.runForever().then(
+      () => {
+        fut.removeDoneCallback(onDone);
+        if (!fut.done()) throw new Error('Event loop stopped before Future completed.');
+        return fut.result();
+      },
+      (e) => {
+        // The future is done but nobody will look at its exception: do not report it later.
+        if (newTask && fut.done() && !fut.cancelled()) fut.exception();
+        throw e;
+      },
+    );
+  }
+
+  #checkRunnable(): void {
+    if (this.#closed) throw new Error('Event loop is closed');
+    if (this.#running) throw new Error('This event loop is already running');
+    if (_getRunningLoop() !== null) throw new Error('Cannot run the event loop while another loop is running');
+  }
+
+  /** Stops the loop after the current batch of callbacks. */
+  stop(): void {
+    this.#stopping = true;
+    if (this.#running && !this._scheduled) {
+      this._scheduled = true;
+      this._wake();
+    }
+  }
+
+  isRunning(): boolean {
+    return this.#running;
+  }
+
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#running) throw new Error('Cannot close a running event loop');
+    if (this.#closed) return;
+    if (this.#debug) logger.warning(`Close ${this}`);
+    this.#closed = true;
+    this._ready.clear();
+    this._closeResources();
+  }
+
+  async shutdownAsyncgens(): Promise<void> {
+    // JavaScript has no hook to track async generators (asyncio uses sys.set_asyncgen_hooks);
+    // an async generator is finalized by its own `return()`, so there is nothing to close here.
+  }
+
+  async shutdownDefaultExecutor(_timeout: number | null = null): Promise<void> {
+    // The loop starts no default executor of its own; toThread workers end with their call.
+  }
+
+  // --- the iteration ----------------------------------------------------------------------------
+
+  /** @internal Called by the concrete loop's Node/libuv hook: one loop iteration. */
+  protected _iterate(): void {
+    runOutsideTasks(this.#runOnceBound);
+  }
+
+  readonly #runOnceBound = () => this._runOnce();
+
+  /**
+   * One iteration (asyncio's `_run_once`). This is the only place callbacks are called:
+   * 1. append I/O callbacks and due timers after what is already ready;
+   * 2. run exactly the callbacks ready now; what they schedule runs next iteration.
+   */
+  protected _runOnce(): void {
+    this._scheduled = true;
+    this._collectReady();
+    this.#ntodo = this._ready.length;
+    this._runBatch();
+  }
+
+  /** @internal Runs the rest of the current batch; ends the iteration when it is done. */
+  protected _runBatch(): void {
+    const ready = this._ready;
+    const debug = this.#debug;
+    while (this.#ntodo > 0) {
+      this.#ntodo--;
+      const h = ready.shift()!;
+      if (h._cancelled) continue;
+      if (debug) this.#runTimed(h);
+      else h._run();
+      if (this.#split) {
+        // An async-function task resumed: let its microtasks run, then carry on (see
+        // DESIGN.md "Step order with async functions").
+        this.#split = false;
+        queueMicrotask(this.#afterMicrotasks);
+        return;
+      }
+    }
+    this.#endIteration();
+  }
+
+  _yieldToMicrotasks(): void {
+    this.#split = true;
+  }
+
+  #runTimed(h: Handle): void {
+    const t0 = performance.now();
+    h._run();
+    const dt = (performance.now() - t0) / 1000;
+    if (dt >= this.slowCallbackDuration) {
+      logger.warning(`Executing ${h} took ${dt.toFixed(3)} seconds`);
+    }
+  }
+
+  #endIteration(): void {
+    if (this.#stopping) {
+      this.#stopping = false;
+      this.#running = false;
+      this._scheduled = false;
+      _setRunningLoop(null);
+      const resolve = this.#runResolve!;
+      this.#runResolve = null;
+      resolve();
+      return;
+    }
+    this._scheduled = false;
+    this._scheduleNext();
+  }
+
+  // --- scheduling callbacks ---------------------------------------------------------------------
+
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    if (typeof callback !== 'function') checkCallback(callback);
+    if (this.#closed) throw new Error('Event loop is closed');
+    const h = new Handle(callback, args.length === 0 ? null : args, this);
+    this._ready.push(h);
+    if (!this._scheduled && this.#running) {
+      this._scheduled = true;
+      this._wake();
+    }
+    return h;
+  }
+
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    // JavaScript code of one loop runs on one thread; other threads reach it by message.
+    return this.callSoon(callback, ...args);
+  }
+
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof delay !== 'number' || delay !== delay) checkTime(delay, 'delay');
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof when !== 'number' || when !== when) checkTime(when, 'when');
+    if (typeof callback !== 'function') checkCallback(callback);
+    if (this.#closed) throw new Error('Event loop is closed');
+    const h = new TimerHandle(when, callback, args.length === 0 ? null : args, this);
+    this._addTimer(h);
+    if (!this._scheduled && this.#running) {
+      this._scheduled = true;
+      this._wake();
+    }
+    return h;
+  }
+
+  // --- futures and tasks ------------------------------------------------------------------------
+
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>({ loop: this });
+  }
+
+  createTask<T>(coro: CoroLike<T>, options?: TaskOptions): Task<T> {
+    if (this.#closed) throw new Error('Event loop is closed');
+    if (this.#taskFactory !== null) return this.#taskFactory(this, coro, options) as Task<T>;
+    return newTask(this, coro, options);
+  }
+
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null) checkCallback(factory, 'factory');
+    this.#taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this.#taskFactory;
+  }
+
+  // --- file descriptors (overridden by loops that poll fds) -------------------------------------
+
+  addReader(_fd: number, _callback: (...args: any[]) => unknown, ..._args: unknown[]): void {
+    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (addReader); use the native loop`);
+  }
+
+  removeReader(_fd: number): boolean {
+    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (removeReader); use the native loop`);
+  }
+
+  addWriter(_fd: number, _callback: (...args: any[]) => unknown, ..._args: unknown[]): void {
+    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (addWriter); use the native loop`);
+  }
+
+  removeWriter(_fd: number): boolean {
+    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (removeWriter); use the native loop`);
+  }
+
+  // --- error handling ---------------------------------------------------------------------------
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null) checkCallback(handler, 'handler');
+    this.#exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#exceptionHandler;
+  }
+
+  defaultExceptionHandler(context: ExceptionContext): void {
+    let message = context.message || 'Unhandled exception in event loop';
+    for (const key of Object.keys(context).sort()) {
+      if (key === 'message' || key === 'exception') continue;
+      const v = context[key];
+      message += `\n${key}: ${v instanceof Handle || v instanceof Future ? String(v) : describeValue(v)}`;
+    }
+    logger.error(message, context.exception);
+  }
+
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#exceptionHandler;
+    if (handler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (e) {
+        // The logger itself failed: last resort, never let it break the loop.
+        console.error('Exception in default exception handler', e);
+      }
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (exception) {
+      try {
+        this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context });
+      } catch (e) {
+        console.error('Exception in default exception handler while handling an unexpected error in custom exception handler', e);
+      }
+    }
+  }
+
+  // --- debug ------------------------------------------------------------------------------------
+
+  getDebug(): boolean {
+    return this.#debug;
+  }
+
+  setDebug(enabled: boolean): void {
+    this.#debug = !!enabled;
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} running=${this.#running} closed=${this.#closed} debug=${this.#debug}>`;
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'function') return callbackName(v);
+  if (typeof v === 'object' && v !== null && !(v instanceof Error)) {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return describe(v);
+    }
+  }
+  return String(v);
+}

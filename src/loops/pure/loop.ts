@@ -1,0 +1,111 @@
+/**
+ * The pure-TypeScript loop: timers in a binary heap, iterations scheduled on Node's own loop
+ * with `setImmediate` (work is ready) or one `setTimeout` (the earliest timer), nothing when
+ * idle, so it keeps the process alive exactly as pending Node timers would.
+ */
+import type { TimerHandle } from '../../events.js';
+import { Heap } from '../../util/heap.js';
+import { BaseEventLoop } from '../base.js';
+
+/** Below this many timers, cancelled ones are only dropped when they reach the top. */
+const MIN_SCHEDULED_TIMER_HANDLES = 100;
+/** Above this fraction of cancelled timers, the heap is rebuilt without them (asyncio's). */
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
+
+function timerBefore(a: TimerHandle, b: TimerHandle): boolean {
+  // Equal `when`s keep scheduling order.
+  return a._when < b._when || (a._when === b._when && a._seq < b._seq);
+}
+
+export class PureEventLoop extends BaseEventLoop {
+  readonly #timers = new Heap<TimerHandle>(timerBefore);
+  #seq = 0;
+  #cancelledCount = 0;
+  #immediate: NodeJS.Immediate | null = null;
+  #timeout: NodeJS.Timeout | null = null;
+  #timeoutAt = Infinity;
+  readonly #onImmediate = () => {
+    this.#immediate = null;
+    this._iterate();
+  };
+  readonly #onTimeout = () => {
+    this.#timeout = null;
+    this.#timeoutAt = Infinity;
+    if (!this._scheduled) this._iterate();
+  };
+
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  protected _addTimer(h: TimerHandle): void {
+    h._seq = this.#seq++;
+    this.#timers.push(h);
+  }
+
+  _timerHandleCancelled(h: TimerHandle): void {
+    if (h._scheduled) this.#cancelledCount++;
+  }
+
+  protected _collectReady(): void {
+    const heap = this.#timers;
+    if (heap.length > MIN_SCHEDULED_TIMER_HANDLES && this.#cancelledCount / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
+      heap.filter((h) => {
+        if (!h._cancelled) return true;
+        h._scheduled = false;
+        return false;
+      });
+      this.#cancelledCount = 0;
+    }
+    if (heap.length === 0) return;
+    const now = this.time();
+    const ready = this._ready;
+    for (;;) {
+      const h = heap.peek();
+      if (h === undefined || h._when > now) break;
+      heap.pop();
+      h._scheduled = false;
+      if (h._cancelled) this.#cancelledCount--;
+      else ready.push(h);
+    }
+  }
+
+  protected _scheduleNext(): void {
+    if (this._ready.length > 0) {
+      this._scheduled = true;
+      this.#immediate = setImmediate(this.#onImmediate);
+      return;
+    }
+    const heap = this.#timers;
+    while (heap.length > 0 && heap.peek()!._cancelled) {
+      heap.pop()!._scheduled = false;
+      this.#cancelledCount--;
+    }
+    const next = heap.peek();
+    if (next === undefined) return;
+    if (this.#timeout !== null) {
+      if (this.#timeoutAt <= next._when) return;
+      clearTimeout(this.#timeout);
+    }
+    // Node's timers have 1 ms granularity and may fire up to 1 ms early by our clock; an
+    // early wake-up finds nothing due and re-arms.
+    const ms = Math.max(1, Math.ceil((next._when - this.time()) * 1000));
+    this.#timeoutAt = next._when;
+    this.#timeout = setTimeout(this.#onTimeout, Math.min(ms, 0x7fffffff));
+  }
+
+  protected _wake(): void {
+    if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+  }
+
+  protected _closeResources(): void {
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    if (this.#timeout !== null) clearTimeout(this.#timeout);
+    this.#immediate = this.#timeout = null;
+    for (const h of this.#timers.items) {
+      h._scheduled = false;
+      h.cancel();
+    }
+    this.#timers.filter(() => false);
+  }
+}
