@@ -1,0 +1,46 @@
+/**
+ * One test body, every loop (uvloop's `_testbase.py` idea): `eachLoop` declares a describe block
+ * per loop factory, and `lc.run(main)` runs `main` on a fresh loop of that kind exactly as
+ * `aio.run` does, failing the test if the loop's exception handler was called unexpectedly.
+ */
+import { describe } from 'vitest';
+import * as aio from '../src/index.js';
+
+export interface LoopCase {
+  /** 'pure' or 'native'. */
+  readonly name: string;
+  newLoop(): aio.AbstractEventLoop;
+  /**
+   * Runs `main` on a new loop (like `aio.run`). Exception-handler calls are collected into
+   * `errors`; unless `allowErrors`, any call fails the run.
+   */
+  run<T>(main: aio.CoroLike<T>, options?: { allowErrors?: boolean; debug?: boolean; errors?: aio.ExceptionContext[] }): Promise<T>;
+}
+
+function makeCase(name: string, newLoop: () => aio.AbstractEventLoop): LoopCase {
+  return {
+    name,
+    newLoop,
+    async run(main, options = {}) {
+      const errors = options.errors ?? [];
+      const factory = () => {
+        const loop = newLoop();
+        loop.setExceptionHandler((_l, ctx) => void errors.push(ctx));
+        return loop;
+      };
+      const result = await aio.run(main, { loopFactory: factory, debug: options.debug });
+      if (!options.allowErrors && errors.length > 0) {
+        const e = errors[0]!;
+        throw new Error(`unexpected exception handler call: ${e.message}${e.exception ? `: ${String(e.exception)}` : ''}`);
+      }
+      return result;
+    },
+  };
+}
+
+export const LOOPS: LoopCase[] = [makeCase('pure', () => new aio.PureEventLoop())];
+
+/** Declares `body(lc)` once per loop, each in its own describe block named after the loop. */
+export function eachLoop(body: (lc: LoopCase) => void): void {
+  for (const lc of LOOPS) describe(`[${lc.name} loop]`, () => body(lc));
+}
