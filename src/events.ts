@@ -9,6 +9,15 @@ import type { Task, CoroLike } from './tasks.js';
 // ---------------------------------------------------------------------------------------------
 // Callback handles. All scheduling methods return one.
 
+/**
+ * @internal What the ready queue holds: a Handle, or an object that is its own entry (a Task
+ * schedules its next step by queueing itself, so a step allocates no Handle).
+ */
+export interface Runnable {
+  readonly _cancelled: boolean;
+  _run(): void;
+}
+
 /** A scheduled callback; `cancel()` keeps it from running. */
 export class Handle {
   /** @internal */ _callback: ((...args: any[]) => unknown) | null;
@@ -153,6 +162,8 @@ export interface AbstractEventLoop {
   /** Callbacks that run longer than this (seconds) are logged in debug mode. */
   slowCallbackDuration: number;
 
+  /** @internal Queue `r` like `callSoon` does a Handle (no Handle is made). */
+  _callSoonRunnable(r: Runnable): void;
   /** @internal A TimerHandle was cancelled (called by `TimerHandle.cancel`). */
   _timerHandleCancelled(handle: TimerHandle): void;
   /**

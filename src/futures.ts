@@ -4,7 +4,7 @@
  * Task driving the generator, as asyncio's `Future.__await__` does, then returns the result).
  */
 import { CancelledError, InvalidStateError } from './errors.js';
-import { type AbstractEventLoop, getEventLoop, describe } from './events.js';
+import { type AbstractEventLoop, type Runnable, getEventLoop, describe } from './events.js';
 import { contextTask } from './context.js';
 
 const PENDING = 0;
@@ -88,6 +88,16 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
+  /**
+   * @internal Wakes `waiter` (a Task) when done, by queueing it directly: the task's own step is
+   * the ready-queue entry, so awaiting costs no Handle or closure. Takes the inline slot.
+   */
+  _addWaiter(waiter: Runnable): void {
+    if (this._state !== PENDING) this._loop._callSoonRunnable(waiter);
+    else if (this._cb0 === null && this._cbs === null) this._cb0 = waiter as unknown as DoneCallback<T>;
+    else (this._cbs ??= []).push(waiter as unknown as DoneCallback<T>);
+  }
+
   /** Removes every registration of `cb`; returns how many were removed. */
   removeDoneCallback(cb: DoneCallback<T>): number {
     let n = 0;
@@ -140,8 +150,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const cbs = this._cbs;
     this._cb0 = null;
     this._cbs = null;
-    if (cb0 !== null) this._loop.callSoon(cb0, this);
-    if (cbs !== null) for (const cb of cbs) this._loop.callSoon(cb, this);
+    if (cb0 !== null) this.#schedule(cb0);
+    if (cbs !== null) for (const cb of cbs) this.#schedule(cb);
+  }
+
+  #schedule(cb: DoneCallback<any>): void {
+    if (typeof cb === 'function') this._loop.callSoon(cb, this);
+    else this._loop._callSoonRunnable(cb as unknown as Runnable);
   }
 
   /** @internal Settles from another future's outcome (used by chaining helpers). */

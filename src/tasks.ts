@@ -15,6 +15,7 @@ import { CancelledError, InvalidStateError, TimeoutError } from './errors.js';
 import { Future, settle, wrapPromise, setResultUnlessCancelled, type AwaitingTask } from './futures.js';
 import {
   type AbstractEventLoop,
+  type Runnable,
   type TaskOptions,
   type TimerHandle,
   getRunningLoop,
@@ -54,7 +55,27 @@ function isGeneratorFunction(fn: unknown): fn is () => Coro<unknown> {
 let taskCounter = 0;
 /** The generator task whose step is running (async tasks are found through the context). */
 let stepping: Task<any> | null = null;
-const liveTasks = new Set<Task<any>>();
+/**
+ * Tasks not done yet, for allTasks(): an intrusive doubly linked list through the tasks
+ * themselves (O(1) insert and unlink, no hashing; asyncio keeps a WeakSet).
+ */
+let liveHead: Task<any> | null = null;
+
+function linkLive(t: Task<any>): void {
+  t._nextLive = liveHead;
+  if (liveHead !== null) liveHead._prevLive = t;
+  liveHead = t;
+}
+
+function unlinkLive(t: Task<any>): void {
+  const p = t._prevLive;
+  const n = t._nextLive;
+  if (p !== null) p._nextLive = n;
+  else if (liveHead === t) liveHead = n;
+  else return; // already unlinked
+  if (n !== null) n._prevLive = p;
+  t._prevLive = t._nextLive = null;
+}
 
 export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   /** @internal */ _coro: Coro<T> | null = null;
@@ -65,9 +86,11 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelMsg: string | undefined = undefined;
-  #abort: AbortController | null = null;
-  #stepBound: () => void;
-  #wakeupBound: (f: Future<unknown>) => void;
+  /** @internal Ready-queue entry protocol (Runnable): a step is never cancelled. */
+  readonly _cancelled = false;
+  /** @internal */ _prevLive: Task<any> | null = null;
+  /** @internal */ _nextLive: Task<any> | null = null;
+  /** @internal */ _abort: AbortController | null = null;
 
   constructor(coro: Coro<T> | (() => unknown), options?: { loop?: AbstractEventLoop; name?: string }) {
     super(options);
@@ -82,10 +105,14 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     }
     const name = options?.name;
     this._name = name === undefined ? `Task-${++taskCounter}` : String(name);
-    this.#stepBound = () => this._step();
-    this.#wakeupBound = () => this._step();
-    liveTasks.add(this);
-    this._loop.callSoon(this._fn !== null ? () => this._startAsync() : this.#stepBound);
+    linkLive(this);
+    this._loop._callSoonRunnable(this);
+  }
+
+  /** @internal The ready queue runs the task's next step (the first one of an async task). */
+  _run(): void {
+    if (this._coro !== null) this._step();
+    else this._startAsync();
   }
 
   getName(): string {
@@ -103,11 +130,11 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
 
   /** An AbortSignal aborted when cancellation is requested, for `fetch` and other APIs. */
   get signal(): AbortSignal {
-    if (this.#abort === null) {
-      this.#abort = new AbortController();
-      if (this._numCancelsRequested > 0) this.#abort.abort(new CancelledError(this._cancelMsg ?? ''));
+    if (this._abort === null) {
+      this._abort = new AbortController();
+      if (this._numCancelsRequested > 0) this._abort.abort(new CancelledError(this._cancelMsg ?? ''));
     }
-    return this.#abort.signal;
+    return this._abort.signal;
   }
 
   override setResult(_: T): void {
@@ -122,7 +149,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   override cancel(msg?: string): boolean {
     if (this._state !== 0) return false;
     this._numCancelsRequested++;
-    if (this.#abort !== null && !this.#abort.signal.aborted) this.#abort.abort(new CancelledError(msg ?? ''));
+    if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg ?? ''));
     // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
     // cancelled again later (asyncio's comment, same reason).
     if (this._futWaiter !== null && this._futWaiter.cancel(msg)) return true;
@@ -156,7 +183,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   // --- completion -----------------------------------------------------------------------------
 
   #finishResult(v: T): void {
-    liveTasks.delete(this);
+    unlinkLive(this);
     if (this._mustCancel) {
       // Cancellation was requested but the coroutine finished without waiting again.
       this._mustCancel = false;
@@ -165,7 +192,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   }
 
   #finishError(e: unknown): void {
-    liveTasks.delete(this);
+    unlinkLive(this);
     if (e instanceof CancelledError) super.cancel(e.message || this._cancelMsg);
     else super.setException(e === undefined ? new Error('coroutine threw undefined') : e);
   }
@@ -198,14 +225,14 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   #onYield(y: unknown): void {
     if (y === null || y === undefined) {
       // A bare yield: run again next iteration (asyncio's sleep(0)).
-      this._loop.callSoon(this.#stepBound);
+      this._loop._callSoonRunnable(this);
     } else if (y instanceof Future) {
       if (y._loop !== this._loop) {
         this.#throwInSoon(new Error(`Task ${this} got Future ${y} attached to a different loop`));
       } else if (y === this) {
         this.#throwInSoon(new Error(`Task cannot await on itself: ${this}`));
       } else {
-        y.addDoneCallback(this.#wakeupBound);
+        y._addWaiter(this);
         this._futWaiter = y;
         if (this._mustCancel && y.cancel(this._cancelMsg)) this._mustCancel = false;
       }
@@ -320,7 +347,7 @@ export function currentTask(loop?: AbstractEventLoop): Task<unknown> | null {
 export function allTasks(loop?: AbstractEventLoop): Set<Task<unknown>> {
   const l = loop ?? getRunningLoop();
   const out = new Set<Task<unknown>>();
-  for (const t of liveTasks) if (t._loop === l && !t.done()) out.add(t);
+  for (let t = liveHead; t !== null; t = t._nextLive) if (t._loop === l && !t.done()) out.add(t);
   return out;
 }
 
@@ -378,16 +405,20 @@ function checkDelay(delay: unknown, name = 'delay'): number {
   return delay;
 }
 
+/** Shared iterator results: `yield*` reads them and keeps nothing, so no allocation per step. */
+const YIELD_NOTHING: IteratorYieldResult<Future<unknown>> = Object.freeze({ done: false, value: null as unknown as Future<unknown> });
+
 /**
  * The Future of `sleep(0)` (and negative delays): waiting on it gives the loop exactly one
  * iteration, like asyncio's bare `yield`. A generator task yields nothing and is stepped again
  * next iteration; an async task is resumed by a callback queued now. The Future itself is
- * settled only if something else watches it (a done callback), so the common case costs one
- * ready-queue entry.
+ * settled only if something else watches it (a done callback), so the common case costs this
+ * one object: it is also its own (one-shot) iterator.
  */
-class Sleep0<T> extends Future<T> {
+class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknown> {
   #value: T;
   #armed = false;
+  #iterated = 0; // 0: fresh, 1: yielded, 2: finished
 
   constructor(loop: AbstractEventLoop, value: T) {
     super({ loop });
@@ -405,6 +436,11 @@ class Sleep0<T> extends Future<T> {
     super.addDoneCallback(cb);
   }
 
+  override _addWaiter(waiter: Runnable): void {
+    this.#settleSoon();
+    super._addWaiter(waiter);
+  }
+
   #settleSoon(): void {
     if (!this.#armed) {
       this.#armed = true;
@@ -413,24 +449,32 @@ class Sleep0<T> extends Future<T> {
   }
 
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    let yielded = false;
-    return {
-      next: () => {
-        if (!yielded) {
-          yielded = true;
-          return { done: false, value: null as unknown as Future<unknown> };
-        }
-        if (this._state === 0) {
-          this.#armed = true;
-          this.setResult(this.#value);
-        }
-        return { done: true, value: this.result() };
-      },
-      throw: (e: unknown) => {
-        throw e;
-      },
-      return: (v?: T) => ({ done: true, value: v as T }),
-    };
+    if (this.#iterated === 0) return this;
+    // Iterated again (rare): a fresh sleep(0) with the same outcome.
+    const again = new Sleep0<T>(this._loop, this.#value);
+    if (this._state !== 0 || this.#iterated === 2) again.#iterated = 2;
+    return again;
+  }
+
+  next(): IteratorResult<Future<unknown>, T> {
+    if (this.#iterated === 0) {
+      this.#iterated = 1;
+      return YIELD_NOTHING;
+    }
+    this.#iterated = 2;
+    if (this._state === 0) {
+      this.#armed = true;
+      this.setResult(this.#value);
+    }
+    return { done: true, value: this.result() };
+  }
+
+  throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    throw e;
+  }
+
+  return(v?: T): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: v as T };
   }
 }
 

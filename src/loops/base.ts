@@ -12,6 +12,7 @@ import {
   type TaskOptions,
   Handle,
   TimerHandle,
+  type Runnable,
   _getRunningLoop,
   _setRunningLoop,
   callbackName,
@@ -35,7 +36,7 @@ export function checkTime(t: unknown, name: string): void {
 
 export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal Callbacks ready to run, in order. */
-  protected readonly _ready = new Deque<Handle>(1024);
+  protected readonly _ready = new Deque<Runnable>(1024);
   /** @internal Callbacks of the current batch not yet run (asyncio's `ntodo`). */
   #ntodo = 0;
   /** @internal True while an iteration is running or certain to run soon: no wake-up needed. */
@@ -201,7 +202,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this.#split = true;
   }
 
-  #runTimed(h: Handle): void {
+  #runTimed(h: Runnable): void {
     const t0 = performance.now();
     h._run();
     const dt = (performance.now() - t0) / 1000;
@@ -227,10 +228,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   // --- scheduling callbacks ---------------------------------------------------------------------
 
-  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle;
+  callSoon(callback: (...args: unknown[]) => unknown): Handle {
     if (typeof callback !== 'function') checkCallback(callback);
     if (this.#closed) throw new Error('Event loop is closed');
-    const h = new Handle(callback, args.length === 0 ? null : args, this);
+    // `arguments` instead of a rest parameter: no array is made for the common no-args call.
+    const h = new Handle(callback, arguments.length > 1 ? restArgs(arguments, 1) : null, this);
     this._ready.push(h);
     if (!this._scheduled && this.#running) {
       this._scheduled = true;
@@ -239,21 +242,35 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return h;
   }
 
+  _callSoonRunnable(r: Runnable): void {
+    this._ready.push(r);
+    if (!this._scheduled && this.#running) {
+      this._scheduled = true;
+      this._wake();
+    }
+  }
+
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
     // JavaScript code of one loop runs on one thread; other threads reach it by message.
     return this.callSoon(callback, ...args);
   }
 
-  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callLater(delay: number, callback: (...args: unknown[]) => unknown): TimerHandle {
     if (typeof delay !== 'number' || delay !== delay) checkTime(delay, 'delay');
-    return this.callAt(this.time() + delay, callback, ...args);
+    return this.#newTimer(this.time() + delay, callback, arguments.length > 2 ? restArgs(arguments, 2) : null);
   }
 
-  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callAt(when: number, callback: (...args: unknown[]) => unknown): TimerHandle {
     if (typeof when !== 'number' || when !== when) checkTime(when, 'when');
+    return this.#newTimer(when, callback, arguments.length > 2 ? restArgs(arguments, 2) : null);
+  }
+
+  #newTimer(when: number, callback: (...args: unknown[]) => unknown, args: unknown[] | null): TimerHandle {
     if (typeof callback !== 'function') checkCallback(callback);
     if (this.#closed) throw new Error('Event loop is closed');
-    const h = new TimerHandle(when, callback, args.length === 0 ? null : args, this);
+    const h = new TimerHandle(when, callback, args, this);
     this._addTimer(h);
     if (!this._scheduled && this.#running) {
       this._scheduled = true;
@@ -357,6 +374,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   toString(): string {
     return `<${this.constructor.name} running=${this.#running} closed=${this.#closed} debug=${this.#debug}>`;
   }
+}
+
+function restArgs(a: IArguments, from: number): unknown[] {
+  const out = new Array(a.length - from);
+  for (let i = from; i < a.length; i++) out[i - from] = a[i];
+  return out;
 }
 
 function describeValue(v: unknown): string {

@@ -1,0 +1,111 @@
+// The benchmark table (`npm run bench`). Every row runs on every available loop (pure, native)
+// and its plain-Node baseline, each measurement in a fresh process, `--repeat` times (default 3);
+// the table shows medians and `ratio` = how many times faster aloop is than the baseline
+// (> 1: aloop is faster), computed from medians of the same run.
+//
+//   node bench/run.mjs [--json] [--repeat N] [--loops pure,native] [row names...]
+//
+// Harness: our own, timing whole phases (schedule + dispatch of a million callbacks), not
+// tinybench: tinybench times many short iterations of a function, while these workloads are
+// single phases that must drain a loop; benchmark.js is unmaintained.
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const args = process.argv.slice(2);
+let json = false;
+let repeat = 3;
+let loopsArg = null;
+const names = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--json') json = true;
+  else if (a === '--repeat') repeat = Math.max(1, Number(args[++i]));
+  else if (a === '--loops') loopsArg = args[++i].split(',');
+  else names.push(a);
+}
+
+let nativeAvailable = false;
+let nativeWhy = '';
+try {
+  const native = await import(pathToFileURL(path.resolve(here, '../dist/native.js')).href);
+  nativeAvailable = native.isAvailable();
+  if (!nativeAvailable) nativeWhy = 'addon not available';
+} catch (e) {
+  nativeWhy = e.message.split('\n')[0];
+}
+const loops = (loopsArg ?? ['pure', 'native']).filter((l) => l !== 'native' || nativeAvailable);
+if (!json && !loops.includes('native') && (loopsArg ?? []).includes('native') === false && !nativeAvailable) {
+  console.error(`(native loop skipped: ${nativeWhy})`);
+}
+
+const files = readdirSync(path.join(here, 'workloads')).filter((f) => f.endsWith('.mjs')).sort();
+const order = ['core.mjs'];
+files.sort((a, b) => (order.indexOf(b) - order.indexOf(a)) || a.localeCompare(b));
+
+function measure(file, row, target) {
+  const env = { ...process.env, ...(row.env ?? {}) };
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(here, 'one.mjs'), file, row.name, target], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 120_000,
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(v) {
+  if (v >= 1000) return Math.round(v).toLocaleString('en-US');
+  return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+const results = [];
+const table = [];
+for (const file of files) {
+  const rows = (await import(pathToFileURL(path.join(here, 'workloads', file)).href)).default;
+  for (const row of rows) {
+    if (names.length && !names.includes(row.name)) continue;
+    const base = [];
+    const per = Object.fromEntries(loops.map((l) => [l, []]));
+    let baseNote = '';
+    const notes = {};
+    for (let r = 0; r < repeat; r++) {
+      // Interleave targets so drift on a noisy machine hits every column alike.
+      const b = measure(file, row, 'baseline');
+      base.push(b.value);
+      baseNote = b.note ?? baseNote;
+      for (const l of loops) {
+        const m = measure(file, row, l);
+        per[l].push(m.value);
+        notes[l] = m.note ?? notes[l];
+      }
+    }
+    const bv = median(base);
+    for (const l of loops) {
+      const v = median(per[l]);
+      const ratio = row.higherIsBetter ? v / bv : bv / v;
+      const rec = { name: row.name, loop: l, value: v, unit: row.unit, baseline: row.baseline, baseline_value: bv, ratio };
+      if (notes[l]) rec.note = notes[l];
+      if (baseNote) rec.baseline_note = baseNote;
+      results.push(rec);
+      if (json) console.log(JSON.stringify(rec));
+      table.push([row.name, l, `${fmt(v)}${notes[l] ? ` (${notes[l]})` : ''}`, row.unit, row.baseline, `${fmt(bv)}${baseNote ? ` (${baseNote})` : ''}`, ratio.toFixed(2)]);
+    }
+    if (!json) process.stderr.write(`  ${row.name} done\n`);
+  }
+}
+
+if (!json) {
+  const head = ['row', 'loop', 'aloop', 'unit', 'baseline', 'baseline value', 'ratio'];
+  const lines = [head, head.map(() => '---'), ...table];
+  console.log(`Node ${process.version}, ${repeat} runs per cell, medians; ratio > 1 means aloop is faster.\n`);
+  for (const l of lines) console.log(`| ${l.join(' | ')} |`);
+}
