@@ -10,6 +10,8 @@ import { contextTask } from './context.js';
 const PENDING = 0;
 const CANCELLED = 1;
 const FINISHED = 2;
+/** Finished with an exception nobody has looked at yet (reported if collected so). */
+const FINISHED_UNRETRIEVED = 3;
 
 export type DoneCallback<T> = (fut: Future<T>) => unknown;
 
@@ -29,15 +31,17 @@ const unretrieved = new FinalizationRegistry<{ loop: AbstractEventLoop; exceptio
 );
 
 export class Future<T = unknown> implements PromiseLike<T> {
+  // Five fields only: millions of futures are made (one per sleep, per wait), and every word
+  // counts in the young generation.
   /** @internal */ _state = PENDING;
-  /** @internal */ _result: T | undefined = undefined;
+  /** @internal The result; the cancel message once cancelled. */ _result: T | undefined = undefined;
   /** @internal */ _exception: unknown = undefined;
   /** @internal */ _loop: AbstractEventLoop;
-  // The first done callback is kept inline: most futures have exactly one (the awaiting task).
-  /** @internal */ _cb0: DoneCallback<any> | null = null;
-  /** @internal */ _cbs: DoneCallback<any>[] | null = null;
-  /** @internal */ _cancelMessage: string | undefined = undefined;
-  /** @internal */ _logToken: object | null = null;
+  /**
+   * @internal Done callbacks: null, one (most futures have exactly one: the awaiting task), or
+   * an array. An entry is a function or a Runnable (a Task waiting here, see `_addWaiter`).
+   */
+  _callbacks: DoneCallback<any> | Runnable | (DoneCallback<any> | Runnable)[] | null = null;
 
   constructor(options?: { loop?: AbstractEventLoop }) {
     this._loop = options?.loop ?? getEventLoop();
@@ -56,9 +60,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** The result; throws the exception, `CancelledError`, or `InvalidStateError` if not done. */
+  /** @internal The message given to `cancel()`, if cancelled. */
+  get _cancelMessage(): string | undefined {
+    return this._state === CANCELLED ? (this._result as string | undefined) : undefined;
+  }
+
   result(): T {
-    if (this._state === FINISHED) {
-      if (this._logToken !== null) this.#retrieved();
+    if (this._state >= FINISHED) {
+      if (this._state === FINISHED_UNRETRIEVED) this.#retrieved();
       if (this._exception !== undefined) throw this._exception;
       return this._result as T;
     }
@@ -68,8 +77,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** The exception (or undefined); throws `CancelledError` if cancelled. */
   exception(): unknown {
-    if (this._state === FINISHED) {
-      if (this._logToken !== null) this.#retrieved();
+    if (this._state >= FINISHED) {
+      if (this._state === FINISHED_UNRETRIEVED) this.#retrieved();
       return this._exception;
     }
     if (this._state === CANCELLED) throw this._makeCancelledError();
@@ -79,13 +88,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Schedules `cb(fut)` with `callSoon` once done (at once if already done). */
   addDoneCallback(cb: DoneCallback<T>): void {
     if (typeof cb !== 'function') throw new TypeError(`callback must be a function, not ${describe(cb)}`);
-    if (this._state !== PENDING) {
-      this._loop.callSoon(cb, this);
-    } else if (this._cb0 === null && this._cbs === null) {
-      this._cb0 = cb;
-    } else {
-      (this._cbs ??= []).push(cb);
-    }
+    if (this._state !== PENDING) this._loop.callSoon(cb, this);
+    else this.#add(cb);
+  }
+
+  #add(cb: DoneCallback<any> | Runnable): void {
+    const c = this._callbacks;
+    if (c === null) this._callbacks = cb;
+    else if (Array.isArray(c)) c.push(cb);
+    else this._callbacks = [c, cb];
   }
 
   /**
@@ -94,23 +105,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   _addWaiter(waiter: Runnable): void {
     if (this._state !== PENDING) this._loop._callSoonRunnable(waiter);
-    else if (this._cb0 === null && this._cbs === null) this._cb0 = waiter as unknown as DoneCallback<T>;
-    else (this._cbs ??= []).push(waiter as unknown as DoneCallback<T>);
+    else this.#add(waiter);
   }
 
   /** Removes every registration of `cb`; returns how many were removed. */
   removeDoneCallback(cb: DoneCallback<T>): number {
-    let n = 0;
-    if (this._cb0 === cb) {
-      this._cb0 = null;
-      n++;
+    const c = this._callbacks;
+    if (c === null) return 0;
+    if (!Array.isArray(c)) {
+      if (c !== cb) return 0;
+      this._callbacks = null;
+      return 1;
     }
-    if (this._cbs !== null) {
-      const before = this._cbs.length;
-      this._cbs = this._cbs.filter((c) => c !== cb);
-      n += before - this._cbs.length;
-    }
-    return n;
+    const kept = c.filter((x) => x !== cb);
+    this._callbacks = kept.length === 0 ? null : kept;
+    return c.length - kept.length;
   }
 
   setResult(result: T): void {
@@ -124,9 +133,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this._state !== PENDING) throw new InvalidStateError(`invalid state: ${this._stateName()}`);
     if (exception === undefined) throw new TypeError('exception must not be undefined');
     this._exception = exception;
-    this._state = FINISHED;
-    this._logToken = {};
-    unretrieved.register(this, { loop: this._loop, exception, what: this._kind() }, this._logToken);
+    this._state = FINISHED_UNRETRIEVED;
+    unretrieved.register(this, { loop: this._loop, exception, what: this._kind() }, this);
     this._scheduleCallbacks();
   }
 
@@ -134,7 +142,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
-    this._cancelMessage = msg;
+    this._result = msg as T | undefined;
     this._scheduleCallbacks();
     return true;
   }
@@ -146,15 +154,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _scheduleCallbacks(): void {
-    const cb0 = this._cb0;
-    const cbs = this._cbs;
-    this._cb0 = null;
-    this._cbs = null;
-    if (cb0 !== null) this.#schedule(cb0);
-    if (cbs !== null) for (const cb of cbs) this.#schedule(cb);
+    const c = this._callbacks;
+    if (c === null) return;
+    this._callbacks = null;
+    if (Array.isArray(c)) for (const cb of c) this.#schedule(cb);
+    else this.#schedule(c);
   }
 
-  #schedule(cb: DoneCallback<any>): void {
+  #schedule(cb: DoneCallback<any> | Runnable): void {
     if (typeof cb === 'function') this._loop.callSoon(cb, this);
     else this._loop._callSoonRunnable(cb as unknown as Runnable);
   }
@@ -176,8 +183,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   #retrieved(): void {
-    unretrieved.unregister(this._logToken!);
-    this._logToken = null;
+    unretrieved.unregister(this);
+    this._state = FINISHED;
   }
 
   /** @internal */
@@ -187,7 +194,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   toString(): string {
     let extra = '';
-    if (this._state === FINISHED) {
+    if (this._state >= FINISHED) {
       extra = this._exception !== undefined ? ` exception=${String(this._exception)}` : ` result=${String(this._result)}`;
     }
     return `<${this._kind()} ${this._stateName().toLowerCase()}${extra}>`;

@@ -81,7 +81,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   /** @internal */ _coro: Coro<T> | null = null;
   /** @internal */ _fn: (() => unknown) | null = null;
   /** @internal */ _isAsyncTask: true = false as unknown as true;
-  /** @internal */ _name: string;
+  /** @internal The name, or its number until first asked (no string per task made up front). */ _name: string | number;
   /** @internal */ _futWaiter: Future<unknown> | null = null;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
@@ -104,7 +104,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
       throw new TypeError(`coro must be a coroutine or a function returning one, not ${describe(coro)}`);
     }
     const name = options?.name;
-    this._name = name === undefined ? `Task-${++taskCounter}` : String(name);
+    this._name = name === undefined ? ++taskCounter : String(name);
     linkLive(this);
     this._loop._callSoonRunnable(this);
   }
@@ -116,6 +116,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   }
 
   getName(): string {
+    if (typeof this._name === 'number') this._name = `Task-${this._name}`;
     return this._name;
   }
 
@@ -177,7 +178,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   }
 
   override toString(): string {
-    return super.toString().replace(/^<Task/, `<Task name=${JSON.stringify(this._name)}`);
+    return super.toString().replace(/^<Task/, `<Task name=${JSON.stringify(this.getName())}`);
   }
 
   // --- completion -----------------------------------------------------------------------------
@@ -416,13 +417,13 @@ const YIELD_NOTHING: IteratorYieldResult<Future<unknown>> = Object.freeze({ done
  * one object: it is also its own (one-shot) iterator.
  */
 class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknown> {
-  #value: T;
-  #armed = false;
-  #iterated = 0; // 0: fresh, 1: yielded, 2: finished
+  // The value to resolve with waits in `_result` (unused while pending): one field less.
+  /** @internal Bits: 1 = settling scheduled, 2 = yielded once, 4 = iteration finished. */
+  _s0 = 0;
 
   constructor(loop: AbstractEventLoop, value: T) {
     super({ loop });
-    this.#value = value;
+    this._result = value;
   }
 
   /** @internal An async task awaits this: resume it next iteration. */
@@ -442,30 +443,30 @@ class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknow
   }
 
   #settleSoon(): void {
-    if (!this.#armed) {
-      this.#armed = true;
-      this._loop.callSoon(setResultUnlessCancelled<T>, this, this.#value);
+    if ((this._s0 & 1) === 0) {
+      this._s0 |= 1;
+      this._loop.callSoon(setResultUnlessCancelled<T>, this, this._result as T);
     }
   }
 
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    if (this.#iterated === 0) return this;
-    // Iterated again (rare): a fresh sleep(0) with the same outcome.
-    const again = new Sleep0<T>(this._loop, this.#value);
-    if (this._state !== 0 || this.#iterated === 2) again.#iterated = 2;
+    if ((this._s0 & 6) === 0) return this;
+    // Iterated again (rare): a fresh one-shot iterator with the same outcome.
+    const again = new Sleep0<T>(this._loop, this._result as T);
+    if (this._state !== 0 || (this._s0 & 4) !== 0) {
+      again._s0 = 7;
+      again.setResult(this._result as T);
+    }
     return again;
   }
 
   next(): IteratorResult<Future<unknown>, T> {
-    if (this.#iterated === 0) {
-      this.#iterated = 1;
+    if ((this._s0 & 6) === 0) {
+      this._s0 |= 2;
       return YIELD_NOTHING;
     }
-    this.#iterated = 2;
-    if (this._state === 0) {
-      this.#armed = true;
-      this.setResult(this.#value);
-    }
+    this._s0 |= 5;
+    if (this._state === 0) this.setResult(this._result as T);
     return { done: true, value: this.result() };
   }
 
