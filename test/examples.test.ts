@@ -1,0 +1,55 @@
+// The tutorial examples behave as the tutorial says. They run as separate processes against
+// the built package (`npm test` builds first), on the default loop.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+
+async function example(name: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, [path.join(root, 'examples', name)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    timeout: 20_000,
+  });
+  return stdout;
+}
+
+test('countasync: three One, then three Two, in about 1 s (not 3 s)', async () => {
+  const out = await example('countasync.mjs');
+  const lines = out.trim().split('\n');
+  expect(lines.slice(0, 6)).toEqual(['One', 'One', 'One', 'Two', 'Two', 'Two']);
+  const secs = Number(/executed in ([\d.]+) seconds/.exec(out)![1]);
+  expect(secs).toBeGreaterThanOrEqual(0.99);
+  expect(secs).toBeLessThan(2.5);
+});
+
+test('chained: chains run concurrently, total about the longest chain', async () => {
+  const out = await example('chained.mjs', { SCALE: '0.05' });
+  const chains = [...out.matchAll(/took ([\d.]+) seconds/g)].map((m) => Number(m[1]));
+  expect(chains).toHaveLength(3);
+  const total = Number(/Program finished in ([\d.]+) seconds/.exec(out)![1]);
+  const longest = Math.max(...chains);
+  expect(total).toBeGreaterThanOrEqual(longest - 0.01);
+  expect(total).toBeLessThan(longest + 0.5);
+  expect(total).toBeLessThan(chains.reduce((a, b) => a + b, 0));
+});
+
+test('rand: each makerandom finishes above its threshold', async () => {
+  const out = await example('rand.mjs');
+  const m = /r1: (\d+), r2: (\d+), r3: (\d+)/.exec(out)!;
+  expect(Number(m[1])).toBeGreaterThan(9);
+  expect(Number(m[2])).toBeGreaterThan(8);
+  expect(Number(m[3])).toBeGreaterThan(7);
+});
+
+test('callbacks: Hello World, then the date once a second until stop()', async () => {
+  const out = await example('callbacks.mjs');
+  const lines = out.trim().split('\n');
+  expect(lines[0]).toBe('Hello World');
+  const dates = lines.slice(1).map((l) => Date.parse(l));
+  expect(dates.length).toBe(5);
+  for (let i = 1; i < dates.length; i++) expect(dates[i]! - dates[i - 1]!).toBeGreaterThanOrEqual(990);
+});
