@@ -316,8 +316,10 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
       return;
     }
     this._futWaiter = fut;
-    if (fut instanceof Sleep0) fut._arm(this, ok, fail);
-    else fut.addDoneCallback((f) => this._resume(f, ok, fail));
+    // One small object is both the ready-queue entry and the wake-up (no closure, no Handle).
+    const r = new Resumption(this, fut, ok, fail);
+    if (fut instanceof Sleep0) this._loop._callSoonRunnable(r);
+    else fut._addWaiter(r);
     if (this._mustCancel && fut.cancel(this._cancelMsg)) this._mustCancel = false;
   }
 
@@ -328,8 +330,26 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     if (this._mustCancel) {
       this._mustCancel = false;
       fail(new CancelledError(this._cancelMsg ?? ''));
-    } else settle(fut, ok, fail);
+    } else {
+      if (fut instanceof Sleep0) fut._finish();
+      settle(fut, ok, fail);
+    }
     this._loop._yieldToMicrotasks();
+  }
+}
+
+/** An async task waiting on a Future: queued when the Future is done, it resumes the task. */
+class Resumption implements Runnable {
+  readonly _cancelled = false;
+  constructor(
+    readonly task: Task<any>,
+    readonly fut: Future<any>,
+    readonly ok: (v: any) => void,
+    readonly fail: (e: unknown) => void,
+  ) {}
+
+  _run(): void {
+    this.task._resume(this.fut, this.ok, this.fail);
   }
 }
 
@@ -426,10 +446,12 @@ class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknow
     this._result = value;
   }
 
-  /** @internal An async task awaits this: resume it next iteration. */
-  _arm(task: Task<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
-    this.#settleSoon();
-    this._loop.callSoon(() => task._resume(this, ok, fail));
+  /** @internal The awaiting task resumes: settle now if nobody else made it settle. */
+  _finish(): void {
+    if (this._state === 0) {
+      this._s0 |= 1;
+      this.setResult(this._result as T);
+    }
   }
 
   override addDoneCallback(cb: (fut: Future<T>) => unknown): void {
