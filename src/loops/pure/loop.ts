@@ -4,7 +4,7 @@
  * idle, so it keeps the process alive exactly as pending Node timers would.
  */
 import type { TimerHandle } from '../../events.js';
-import { Heap } from '../../util/heap.js';
+import { KeyedHeap } from '../../util/keyed-heap.js';
 import { BaseEventLoop } from '../base.js';
 
 /** Below this many timers, cancelled ones are only dropped when they reach the top. */
@@ -12,13 +12,9 @@ const MIN_SCHEDULED_TIMER_HANDLES = 100;
 /** Above this fraction of cancelled timers, the heap is rebuilt without them (asyncio's). */
 const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 
-function timerBefore(a: TimerHandle, b: TimerHandle): boolean {
-  // Equal `when`s keep scheduling order.
-  return a._when < b._when || (a._when === b._when && a._seq < b._seq);
-}
-
 export class PureEventLoop extends BaseEventLoop {
-  readonly #timers = new Heap<TimerHandle>(timerBefore);
+  /** Keyed by (when, seq): equal `when`s keep scheduling order. */
+  readonly #timers = new KeyedHeap<TimerHandle>();
   #seq = 0;
   #cancelledCount = 0;
   #immediate: NodeJS.Immediate | null = null;
@@ -40,7 +36,7 @@ export class PureEventLoop extends BaseEventLoop {
 
   protected _addTimer(h: TimerHandle): void {
     h._seq = this.#seq++;
-    this.#timers.push(h);
+    this.#timers.push(h, h._when, h._seq);
   }
 
   _timerHandleCancelled(h: TimerHandle): void {
@@ -60,10 +56,8 @@ export class PureEventLoop extends BaseEventLoop {
     if (heap.length === 0) return;
     const now = this.time();
     const ready = this._ready;
-    for (;;) {
-      const h = heap.peek();
-      if (h === undefined || h._when > now) break;
-      heap.pop();
+    while (heap.peekKey() <= now) {
+      const h = heap.pop()!;
       h._scheduled = false;
       if (h._cancelled) this.#cancelledCount--;
       else ready.push(h);
@@ -102,7 +96,7 @@ export class PureEventLoop extends BaseEventLoop {
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     if (this.#timeout !== null) clearTimeout(this.#timeout);
     this.#immediate = this.#timeout = null;
-    for (const h of this.#timers.items) {
+    for (const h of this.#timers) {
       h._scheduled = false;
       h.cancel();
     }
