@@ -5,6 +5,19 @@
  */
 import type { Future } from './futures.js';
 import type { Task, CoroLike } from './tasks.js';
+import type { Executor, ExecutorFunction } from './executors.js';
+import type { DatagramProtocol, StreamProtocol } from './protocols.js';
+import type {
+  AddrInfo,
+  CreateConnectionOptions,
+  CreateDatagramEndpointOptions,
+  CreateServerOptions,
+  CreateUnixServerOptions,
+  DatagramTransport,
+  GetaddrinfoOptions,
+  Server,
+  Transport,
+} from './transports.js';
 
 // ---------------------------------------------------------------------------------------------
 // Callback handles. All scheduling methods return one.
@@ -144,11 +157,54 @@ export interface AbstractEventLoop {
   setTaskFactory(factory: TaskFactory | null): void;
   getTaskFactory(): TaskFactory | null;
 
+  // Network connections and servers. Each returns a Future (await it or `yield*` it); OS
+  // errors reject it with Node's error (`code`, `errno`, `syscall`). Protocol callbacks run
+  // on the loop, in asyncio's order.
+  /** Connects over TCP; resolves to `[transport, protocol]` once `connectionMade` has run. */
+  createConnection<P extends StreamProtocol>(
+    protocolFactory: () => P,
+    host: string,
+    port: number,
+    options?: CreateConnectionOptions,
+  ): Future<[Transport, P]>;
+  /**
+   * Listens on `host` (every address it resolves to; all interfaces when null) and `port`
+   * (0 picks a free port); `protocolFactory` makes one protocol per connection.
+   */
+  createServer(
+    protocolFactory: () => StreamProtocol,
+    host?: string | string[] | null,
+    port?: number | null,
+    options?: CreateServerOptions,
+  ): Future<Server>;
+  /** Connects to the Unix socket at `path`. */
+  createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]>;
+  /** Listens on the Unix socket at `path` (a stale socket file there is removed first). */
+  createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server>;
+  /** A UDP endpoint bound to `localAddr` and/or connected to `remoteAddr`. */
+  createDatagramEndpoint<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    options: CreateDatagramEndpointOptions,
+  ): Future<[DatagramTransport, P]>;
+  /** Resolves `host` (asyncio's 5-tuples: `[family, type, proto, canonname, [host, port]]`). */
+  getaddrinfo(host: string | null, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]>;
+  /** Reverse-resolves `[host, port]` to `[hostname, service]` (`NI_NUMERICHOST`, `NI_NUMERICSERV`). */
+  getnameinfo(sockaddr: [host: string, port: number], flags?: number): Future<[host: string, service: string]>;
+
   // File descriptors (the native loop; the pure loop throws NotImplementedError).
   addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
   removeReader(fd: number): boolean;
   addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
   removeWriter(fd: number): boolean;
+
+  // Signals (named as Node names them, 'SIGUSR1'; numbers accepted).
+  addSignalHandler<A extends unknown[]>(sig: string | number, callback: (...args: A) => unknown, ...args: A): void;
+  removeSignalHandler(sig: string | number): boolean;
+
+  // Executors: functions run on worker threads (self-contained, structured-clonable in and out).
+  runInExecutor<R>(executor: Executor | null, fn: ExecutorFunction & ((...args: any[]) => R | PromiseLike<R>), ...args: unknown[]): Future<R>;
+  runInExecutor(executor: Executor | null, fn: ExecutorFunction, ...args: unknown[]): Future<unknown>;
+  setDefaultExecutor(executor: Executor): void;
 
   // Error handling.
   setExceptionHandler(handler: ExceptionHandler | null): void;

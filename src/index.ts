@@ -52,3 +52,67 @@ export { DefaultEventLoopPolicy } from './policy.js';
 export { PureEventLoop } from './loops/pure/loop.js';
 export { BaseEventLoop } from './loops/base.js';
 export { setLogger, type Logger } from './log.js';
+export {
+  StreamReader,
+  StreamWriter,
+  StreamReaderProtocol,
+  openConnection,
+  openUnixConnection,
+  startServer,
+  startUnixServer,
+  DEFAULT_LIMIT,
+  type ClientConnected,
+  type StreamOptions,
+} from './streams.js';
+export {
+  type Address,
+  type BytesLike,
+  type BaseTransport,
+  type ReadTransport,
+  type WriteTransport,
+  type Transport,
+  type DatagramTransport,
+  type Server,
+  type ServerSocket,
+  type ProtocolFactory,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixServerOptions,
+  type CreateDatagramEndpointOptions,
+  type GetaddrinfoOptions,
+  type AddrInfo,
+  SOCK_STREAM,
+  SOCK_DGRAM,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  NI_NUMERICHOST,
+  NI_NUMERICSERV,
+} from './transports.js';
+export {
+  type BaseProtocol,
+  type Protocol,
+  type BufferedProtocol,
+  type DatagramProtocol,
+  type StreamProtocol,
+  isBufferedProtocol,
+} from './protocols.js';
+export { ThreadPoolExecutor, type Executor, type ExecutorFunction } from './executors.js';
+export { toThread } from './threads.js';
+export {
+  Lock,
+  Event,
+  Condition,
+  Semaphore,
+  BoundedSemaphore,
+  Barrier,
+  Held,
+  type SignalOptions,
+} from './locks.js';
+export {
+  Queue,
+  LifoQueue,
+  PriorityQueue,
+  defaultCompare,
+  type Compare,
+  type PriorityQueueOptions,
+} from './queues.js';

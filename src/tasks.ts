@@ -285,9 +285,10 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     } finally {
       stepping = prev;
     }
-    if (isCoroutine(r)) {
-      // A plain function that returned a generator coroutine: drive it as one.
-      this._coro = r as Coro<T>;
+    if (isCoroutine(r) || r instanceof Future) {
+      // A plain function that returned a generator coroutine (drive it as one) or a Future
+      // (wait on it as a generator would, so cancelling the task cancels the Future).
+      this._coro = (r instanceof Future ? awaitFuture(r) : r) as Coro<T>;
       this._isAsyncTask = false as unknown as true;
       this._step();
       return;
@@ -308,6 +309,11 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   _awaitFuture(fut: Future<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
     if (fut._loop !== this._loop) {
       queueMicrotask(() => fail(new Error(`Task ${this} got Future ${fut} attached to a different loop`)));
+      return;
+    }
+    if (fut === this) {
+      // It would wait for itself forever (asyncio raises the same error for `await self`).
+      queueMicrotask(() => fail(new Error(`Task cannot await on itself: ${this}`)));
       return;
     }
     if (fut._state !== 0 && !this._mustCancel) {
@@ -654,8 +660,10 @@ function toFutures(aws: unknown, name: string, loop?: AbstractEventLoop): Future
   if (aws === null || typeof aws !== 'object' || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== 'function' || isCoroutine(aws)) {
     throw new TypeError(`${name} must be an iterable of futures or coroutines, not ${describe(aws)}`);
   }
+  // Duplicates are dropped before wrapping: the same coroutine twice must not get two tasks
+  // (asyncio makes a set of the arguments first).
   const out = new Set<Future<unknown>>();
-  for (const a of aws as Iterable<unknown>) out.add(ensureFuture(a as CoroLike<unknown>, loop));
+  for (const a of new Set(aws as Iterable<unknown>)) out.add(ensureFuture(a as CoroLike<unknown>, loop));
   return [...out];
 }
 

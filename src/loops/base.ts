@@ -18,12 +18,28 @@ import {
   callbackName,
   describe,
 } from '../events.js';
-import { Future } from '../futures.js';
+import { Future, wrapPromise } from '../futures.js';
 import { type CoroLike, type Task, newTask, ensureFuture } from '../tasks.js';
 import { NotImplementedError } from '../errors.js';
 import { Deque } from '../util/deque.js';
 import { clearResumed, runOutsideTasks } from '../context.js';
 import { logger } from '../log.js';
+import { type Executor, type ExecutorFunction, ThreadPoolExecutor } from '../executors.js';
+
+import { SignalHandlers } from './signals.js';
+import type { DatagramProtocol, StreamProtocol } from '../protocols.js';
+import type {
+  AddrInfo,
+  CreateConnectionOptions,
+  CreateDatagramEndpointOptions,
+  CreateServerOptions,
+  CreateUnixServerOptions,
+  DatagramTransport,
+  GetaddrinfoOptions,
+  Server,
+  Transport,
+} from '../transports.js';
+import * as nodenet from './nodenet/index.js';
 
 export function checkCallback(cb: unknown, name = 'callback'): void {
   if (typeof cb !== 'function') throw new TypeError(`${name} must be a function, not ${describe(cb)}`);
@@ -144,7 +160,11 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (this.#debug) logger.warning(`Close ${this}`);
     this.#closed = true;
     this._ready.clear();
+    this.#signals.clear();
     this._closeResources();
+    const ex = this.#defaultExecutor;
+    this.#defaultExecutor = null;
+    if (ex !== null) void ex.shutdown(false);
   }
 
   async shutdownAsyncgens(): Promise<void> {
@@ -152,8 +172,52 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     // an async generator is finalized by its own `return()`, so there is nothing to close here.
   }
 
-  async shutdownDefaultExecutor(_timeout: number | null = null): Promise<void> {
-    // The loop starts no default executor of its own; toThread workers end with their call.
+  /** Waits for the default executor's running calls (at most `timeout` seconds), then stops it. */
+  async shutdownDefaultExecutor(timeout: number | null = null): Promise<void> {
+    if (timeout !== null) checkTime(timeout, 'timeout');
+    const ex = this.#defaultExecutor;
+    this.#defaultExecutor = null;
+    if (ex === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const done = ex.shutdown(true);
+    if (timeout === null) return done;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout * 1000)));
+    await Promise.race([done, expired]);
+    clearTimeout(timer);
+    await ex.shutdown(false);
+  }
+
+  // --- signals and executors --------------------------------------------------------------------
+
+  #signals = new SignalHandlers();
+  #defaultExecutor: Executor | null = null;
+
+  addSignalHandler<A extends unknown[]>(sig: string | number, callback: (...args: A) => unknown, ...args: A): void {
+    if (this.#closed) throw new Error('Event loop is closed');
+    this.#signals.add(this, sig, callback as (...a: unknown[]) => unknown, args);
+  }
+
+  removeSignalHandler(sig: string | number): boolean {
+    return this.#signals.remove(sig);
+  }
+
+  runInExecutor(executor: Executor | null, fn: ExecutorFunction, ...args: unknown[]): Future<any> {
+    if (this.#closed) throw new Error('Event loop is closed');
+    if (executor !== null && (typeof executor !== 'object' || typeof executor.submit !== 'function')) {
+      throw new TypeError(`executor must be an Executor or null, not ${describe(executor)}`);
+    }
+    if (typeof fn !== 'function' && (fn === null || typeof fn !== 'object')) {
+      throw new TypeError(`fn must be a function or { module, name }, not ${describe(fn)}`);
+    }
+    const ex = executor ?? (this.#defaultExecutor ??= new ThreadPoolExecutor());
+    return wrapPromise(ex.submit(fn, args), this);
+  }
+
+  setDefaultExecutor(executor: Executor): void {
+    if (executor === null || typeof executor !== 'object' || typeof executor.submit !== 'function') {
+      throw new TypeError(`executor must be an Executor (with submit and shutdown), not ${describe(executor)}`);
+    }
+    this.#defaultExecutor = executor;
   }
 
   // --- the iteration ----------------------------------------------------------------------------
@@ -298,6 +362,36 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   getTaskFactory(): TaskFactory | null {
     return this.#taskFactory;
+  }
+
+  // --- network (node:net / node:dgram / node:dns; a loop with its own transports overrides) -----
+
+  createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
+    return nodenet.createConnection(this, protocolFactory, host, port, options);
+  }
+
+  createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
+    return nodenet.createServer(this, protocolFactory, host, port, options);
+  }
+
+  createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
+    return nodenet.createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
+    return nodenet.createUnixServer(this, protocolFactory, path, options);
+  }
+
+  createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
+    return nodenet.createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  getaddrinfo(host: string | null, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
+    return nodenet.getaddrinfo(this, host, port, options);
+  }
+
+  getnameinfo(sockaddr: [host: string, port: number], flags = 0): Future<[host: string, service: string]> {
+    return nodenet.getnameinfo(this, sockaddr, flags);
   }
 
   // --- file descriptors (overridden by loops that poll fds) -------------------------------------

@@ -1,0 +1,91 @@
+// Echo workloads (issue 5): request/response ping-pong against an echo server in its own process,
+// driven for ~1 s by bench/echo-client.mjs from this process. `run` serves with aloop on the loop
+// under test (protocol, buffered protocol or streams); the baseline serves with plain node:net.
+// Rows `echo-<mode>-<size>-c<C>`; figures are requests per second (higher is better), with the
+// p50/p99 round-trip latency as the note. Where Python is installed, `echo-py-*` rows compare the
+// same aloop server with a Python asyncio one (and uvloop, if it is installed).
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { runEchoClient } from '../echo-client.mjs';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const DURATION = 1.0;
+const WARMUP = 0.2;
+
+/** Spawns a server command, resolves to `{ port, child }` once it prints `listening <port>`. */
+function startServer(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} ${args.join(' ')}: no "listening" line within 10 s`));
+    }, 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} ${args.join(' ')} exited with code ${code} before listening`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /^listening (\d+)$/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ port: Number(m[1]), child });
+      }
+    });
+  });
+}
+
+async function measure(cmd, args, conns, size) {
+  const { port, child } = await startServer(cmd, args);
+  try {
+    const r = await runEchoClient({ port, conns, size, duration: DURATION, warmup: WARMUP });
+    return { value: r.rps, note: `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms` };
+  } finally {
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+  }
+}
+
+const node = process.execPath;
+const server = path.join(here, '..', 'echo-server.mjs');
+const sizes = { '1k': 1024, '10k': 10 * 1024, '100k': 100 * 1024 };
+
+function row(mode, sizeName, conns) {
+  return {
+    name: `echo-${mode}-${sizeName}-c${conns}`,
+    unit: 'req/s',
+    higherIsBetter: true,
+    baseline: 'node:net',
+    run: ({ loopName }) => measure(node, [server, '--loop', loopName, '--mode', mode], conns, sizes[sizeName]),
+    runBaseline: () => measure(node, [server, '--loop', 'node'], conns, sizes[sizeName]),
+  };
+}
+
+const rows = [];
+for (const mode of ['protocol', 'buffered', 'streams']) {
+  for (const conns of [10, 100]) rows.push(row(mode, '1k', conns));
+}
+// Bigger messages: one mode is enough to show the copy/throughput side.
+rows.push(row('protocol', '10k', 10), row('protocol', '100k', 10));
+
+// Python reference rows, only where Python's asyncio (and optionally uvloop) is installed.
+const python = '/usr/bin/python3';
+const has = (mod) => spawnSync(python, ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+const pyServer = path.join(here, '..', 'echo_server.py');
+const pyLoops = [];
+if (has('asyncio')) pyLoops.push(['asyncio', []]);
+if (has('uvloop')) pyLoops.push(['uvloop', ['--uvloop']]);
+for (const [pyName, pyArgs] of pyLoops) {
+  for (const mode of ['protocol', 'streams']) {
+    rows.push({
+      name: `echo-py-${pyName}-${mode}-1k-c10`,
+      unit: 'req/s',
+      higherIsBetter: true,
+      baseline: `python ${pyName}`,
+      run: ({ loopName }) => measure(node, [server, '--loop', loopName, '--mode', mode], 10, 1024),
+      runBaseline: () => measure(python, [pyServer, '--mode', mode, ...pyArgs], 10, 1024),
+    });
+  }
+}
+
+export default rows;

@@ -1,0 +1,325 @@
+/**
+ * Listening servers over node:net (asyncio's `Server`): `createServer` for TCP, one listening
+ * socket per resolved host address, and `createUnixServer`.
+ *
+ * Node binds and listens in one step, so a server made with `startServing: false` is already
+ * listening; connections that arrive before `startServing()` wait, unserved, until then.
+ */
+import * as dns from 'node:dns';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { AbstractEventLoop } from '../../events.js';
+import { describe } from '../../events.js';
+import type { Future } from '../../futures.js';
+import { CancelledError } from '../../errors.js';
+import type { StreamProtocol } from '../../protocols.js';
+import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
+import { SocketTransport, type TransportOwner } from './socket.js';
+import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPath, checkPort, settleSoon, soon } from './util.js';
+
+class ListeningSocket implements ServerSocket {
+  readonly handle: net.Server;
+  readonly #name: Address;
+  constructor(handle: net.Server, name: Address) {
+    this.handle = handle;
+    this.#name = name;
+  }
+  getsockname(): Address {
+    return Array.isArray(this.#name) ? [this.#name[0], this.#name[1]] : this.#name;
+  }
+}
+
+export class NodeServer implements Server, TransportOwner {
+  readonly #loop: AbstractEventLoop;
+  readonly #factory: () => StreamProtocol;
+  readonly #unixPath: string | null;
+  #sockets: ListeningSocket[] = [];
+  #serving = false;
+  #closed = false;
+  readonly #transports = new Set<SocketTransport>();
+  /** Accepted before `startServing()`. */
+  #pending: SocketTransport[] = [];
+  #waiters: Future<void>[] | null = [];
+  #serveForeverFut: Future<void> | null = null;
+
+  /** @internal */
+  constructor(loop: AbstractEventLoop, factory: () => StreamProtocol, unixPath: string | null) {
+    this.#loop = loop;
+    this.#factory = factory;
+    this.#unixPath = unixPath;
+  }
+
+  /** @internal A Node server for this Server: accepts into transports. */
+  _makeNodeServer(): net.Server {
+    const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    srv.on('connection', (socket: net.Socket) => this.#onConnection(socket));
+    return srv;
+  }
+
+  /** @internal The Node server is listening. */
+  _addListening(srv: net.Server): void {
+    const a = srv.address();
+    const name: Address = typeof a === 'string' ? a : a === null ? '' : [a.address, a.port];
+    this.#sockets.push(new ListeningSocket(srv, name));
+    // Errors after listening (EMFILE on accept, ...) go to the exception handler, as asyncio logs them.
+    srv.on('error', (err) => {
+      soon(this.#loop, () => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception: err, server: this }));
+    });
+  }
+
+  #onConnection(socket: net.Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    const t = new SocketTransport(this.#loop, socket, this, this.#unixPath !== null);
+    if (this.#unixPath !== null) t._setUnixNames(this.#unixPath, '');
+    else t._cacheAddresses();
+    if (this.#serving) soon(this.#loop, () => this.#accept(t), () => t._discard());
+    else this.#pending.push(t);
+  }
+
+  #accept(t: SocketTransport): void {
+    if (this.#closed) {
+      t._discard();
+      return;
+    }
+    let protocol: StreamProtocol;
+    try {
+      protocol = this.#factory();
+    } catch (exception) {
+      t._discard();
+      this.#loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception, server: this });
+      return;
+    }
+    this.#transports.add(t);
+    t._start(protocol);
+  }
+
+  /** @internal A connection of this server is gone. */
+  _detach(t: SocketTransport): void {
+    this.#transports.delete(t);
+    this.#maybeWakeup();
+  }
+
+  #maybeWakeup(): void {
+    if (!this.#closed || this.#transports.size > 0 || this.#waiters === null) return;
+    const waiters = this.#waiters;
+    this.#waiters = null;
+    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+  }
+
+  getLoop(): AbstractEventLoop {
+    return this.#loop;
+  }
+
+  isServing(): boolean {
+    return this.#serving && !this.#closed;
+  }
+
+  get sockets(): readonly ServerSocket[] {
+    return this.#closed ? [] : this.#sockets.slice();
+  }
+
+  /** @internal */
+  _startServing(): void {
+    if (this.#serving || this.#closed) return;
+    this.#serving = true;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const t of pending) this.#loop.callSoon(() => this.#accept(t));
+  }
+
+  startServing(): Future<void> {
+    if (this.#closed) throw new Error(`server ${this} is closed`);
+    this._startServing();
+    const fut = this.#loop.createFuture<void>();
+    fut.setResult(undefined);
+    return fut;
+  }
+
+  serveForever(): Future<void> {
+    if (this.#serveForeverFut !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
+    if (this.#closed) throw new Error(`server ${this} is closed`);
+    this._startServing();
+    const inner = (this.#serveForeverFut = this.#loop.createFuture<void>());
+    const self = this;
+    return this.#loop.createTask(function* () {
+      try {
+        yield* inner;
+      } catch (e) {
+        if (e instanceof CancelledError) {
+          try {
+            self.close();
+            yield* self.waitClosed();
+          } finally {
+            // eslint-disable-next-line no-unsafe-finally
+            throw e;
+          }
+        }
+        throw e;
+      } finally {
+        self.#serveForeverFut = null;
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#serving = false;
+    for (const s of this.#sockets) s.handle.close();
+    for (const t of this.#pending) t._discard();
+    this.#pending = [];
+    const sff = this.#serveForeverFut;
+    if (sff !== null && !sff.done()) sff.cancel();
+    this.#maybeWakeup();
+  }
+
+  closeClients(): void {
+    for (const t of [...this.#transports]) t.close();
+  }
+
+  abortClients(): void {
+    for (const t of [...this.#transports]) t.abort();
+  }
+
+  waitClosed(): Future<void> {
+    const fut = this.#loop.createFuture<void>();
+    if (this.#waiters === null) fut.setResult(undefined);
+    else this.#waiters.push(fut);
+    return fut;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  toString(): string {
+    const names = this.#sockets.map((s) => JSON.stringify(s.getsockname())).join(', ');
+    return `<Server sockets=(${names})>`;
+  }
+}
+
+function listen(loop: AbstractEventLoop, srv: net.Server, opts: net.ListenOptions): Future<void> {
+  const fut = loop.createFuture<void>();
+  const onError = (err: Error) => {
+    srv.removeListener('listening', onListening);
+    settleSoon(loop, fut, err);
+  };
+  const onListening = () => {
+    srv.removeListener('error', onError);
+    settleSoon(loop, fut, null);
+  };
+  srv.once('error', onError);
+  srv.once('listening', onListening);
+  srv.listen(opts);
+  return fut;
+}
+
+/** The addresses to listen on for `host` (asyncio binds every address a name resolves to). */
+function resolveHosts(loop: AbstractEventLoop, hosts: (string | undefined)[], family: 0 | 4 | 6): Future<(string | undefined)[]> {
+  const fut = loop.createFuture<(string | undefined)[]>();
+  const out: (string | undefined)[] = [];
+  let left = hosts.length;
+  const done = () => {
+    if (--left === 0) settleSoon(loop, fut, null, [...new Set(out)]);
+  };
+  for (const h of hosts) {
+    if (h === undefined || net.isIP(h) !== 0) {
+      out.push(h === undefined && family !== 0 ? (family === 4 ? '0.0.0.0' : '::') : h);
+      done();
+      continue;
+    }
+    dns.lookup(h, { all: true, family }, (err, addrs) => {
+      if (err) {
+        left = -1;
+        settleSoon(loop, fut, err);
+        return;
+      }
+      for (const a of addrs) out.push(a.address);
+      done();
+    });
+  }
+  return fut;
+}
+
+export function createServer(
+  loop: AbstractEventLoop,
+  protocolFactory: () => StreamProtocol,
+  host: string | string[] | null | undefined,
+  port: number | null | undefined,
+  options?: CreateServerOptions,
+): Future<Server> {
+  checkFactory(protocolFactory);
+  let hosts: (string | undefined)[];
+  if (host === undefined || host === null || host === '') hosts = [undefined];
+  else if (typeof host === 'string') hosts = [host];
+  else if (Array.isArray(host) && host.length > 0 && host.every((h) => typeof h === 'string' && h !== '')) hosts = host;
+  else throw new TypeError(`host must be a string, an array of strings or null, not ${describe(host)}`);
+  const p = port === undefined || port === null ? 0 : checkPort(port, 'port', true);
+  const opts = checkOptions<CreateServerOptions>(options);
+  const family = checkFamily(opts.family);
+  const backlog = checkBacklog(opts.backlog);
+  if (!checkBool(opts.reuseAddress, 'reuseAddress', true) && process.platform !== 'win32') {
+    throw new RangeError('reuseAddress: false is not supported: Node sets SO_REUSEADDR on every listening socket');
+  }
+  const startServing = checkBool(opts.startServing, 'startServing', true);
+  const ipv6Only = checkBool(opts.ipv6Only, 'ipv6Only', false);
+  const server = new NodeServer(loop, protocolFactory, null);
+  return loop.createTask(function* () {
+    const addrs = yield* resolveHosts(loop, hosts, family);
+    try {
+      for (const addr of addrs) {
+        const srv = server._makeNodeServer();
+        const lo: net.ListenOptions = { port: p, backlog, ipv6Only };
+        if (addr !== undefined) lo.host = addr;
+        try {
+          yield* listen(loop, srv, lo);
+        } catch (e) {
+          srv.close();
+          throw e;
+        }
+        server._addListening(srv);
+      }
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+    if (startServing) server._startServing();
+    return server as Server;
+  });
+}
+
+export function createUnixServer(
+  loop: AbstractEventLoop,
+  protocolFactory: () => StreamProtocol,
+  path: string,
+  options?: CreateUnixServerOptions,
+): Future<Server> {
+  checkFactory(protocolFactory);
+  checkPath(path);
+  const opts = checkOptions<CreateUnixServerOptions>(options);
+  const backlog = checkBacklog(opts.backlog);
+  const startServing = checkBool(opts.startServing, 'startServing', true);
+  // A socket file left by a dead server would make bind fail; asyncio removes it too.
+  try {
+    if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
+  } catch {
+    // Nothing there (or not ours to remove): bind reports what is wrong.
+  }
+  const server = new NodeServer(loop, protocolFactory, path);
+  const srv = server._makeNodeServer();
+  return loop.createTask(function* () {
+    try {
+      yield* listen(loop, srv, { path, backlog });
+    } catch (e) {
+      srv.close();
+      throw e;
+    }
+    server._addListening(srv);
+    if (startServing) server._startServing();
+    return server as Server;
+  });
+}

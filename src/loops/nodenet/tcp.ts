@@ -1,0 +1,117 @@
+/**
+ * Client connections over node:net: `createConnection` (TCP) and `createUnixConnection`.
+ * The socket connects first; only then is the protocol made and started, and the Future
+ * resolves after `connectionMade` (asyncio's order).
+ */
+import * as net from 'node:net';
+import type { AbstractEventLoop } from '../../events.js';
+import type { Future } from '../../futures.js';
+import type { StreamProtocol } from '../../protocols.js';
+import type { CreateConnectionOptions, Transport } from '../../transports.js';
+import { SocketTransport } from './socket.js';
+import { checkAddr, checkBool, checkFactory, checkFamily, checkHost, checkOptions, checkPath, checkPort, settleSoon, soon } from './util.js';
+
+export function createConnection<P extends StreamProtocol>(
+  loop: AbstractEventLoop,
+  protocolFactory: () => P,
+  host: string,
+  port: number,
+  options?: CreateConnectionOptions,
+): Future<[Transport, P]> {
+  checkFactory(protocolFactory);
+  checkHost(host, 'host');
+  checkPort(port, 'port', false);
+  const opts = checkOptions<CreateConnectionOptions>(options);
+  const family = checkFamily(opts.family);
+  const local = opts.localAddr == null ? null : checkAddr(opts.localAddr, 'localAddr');
+  const noDelay = checkBool(opts.noDelay, 'noDelay', true);
+  const connectOpts: net.TcpSocketConnectOpts = { host, port };
+  if (family !== 0) connectOpts.family = family;
+  if (local !== null) {
+    connectOpts.localAddress = local[0];
+    connectOpts.localPort = local[1];
+  }
+  const fut = loop.createFuture<[Transport, P]>();
+  const socket = new net.Socket({ allowHalfOpen: true });
+  connect(loop, fut, socket, false, protocolFactory, () => socket.connect(connectOpts), null);
+  if (!noDelay) socket.once('connect', () => socket.setNoDelay(false));
+  return fut;
+}
+
+export function createUnixConnection<P extends StreamProtocol>(
+  loop: AbstractEventLoop,
+  protocolFactory: () => P,
+  path: string,
+  options?: object,
+): Future<[Transport, P]> {
+  checkFactory(protocolFactory);
+  checkPath(path);
+  checkOptions(options);
+  const fut = loop.createFuture<[Transport, P]>();
+  const socket = new net.Socket({ allowHalfOpen: true });
+  connect(loop, fut, socket, true, protocolFactory, () => socket.connect({ path }), path);
+  return fut;
+}
+
+function connect<P extends StreamProtocol>(
+  loop: AbstractEventLoop,
+  fut: Future<[Transport, P]>,
+  socket: net.Socket,
+  unix: boolean,
+  protocolFactory: () => P,
+  start: () => void,
+  path: string | null,
+): void {
+  let error: Error | null = null;
+  const onError = (err: Error) => {
+    error ??= err;
+  };
+  const onClose = () => settleSoon(loop, fut, error ?? new Error('connection closed before it was established'));
+  socket.on('error', onError);
+  socket.once('close', onClose);
+  socket.once('connect', () => {
+    socket.removeListener('error', onError);
+    socket.removeListener('close', onClose);
+    // The transport takes over the socket's events now; the protocol is made on the loop.
+    const transport = new SocketTransport(loop, socket, null, unix);
+    if (path !== null) transport._setUnixNames('', path);
+    else transport._cacheAddresses();
+    soon(loop, () => onConnected(loop, fut, transport, protocolFactory), () => transport._discard());
+  });
+  // A cancelled connect attempt releases its socket.
+  fut.addDoneCallback((f) => {
+    if (f.cancelled() && socket.connecting) socket.destroy();
+  });
+  try {
+    start();
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+}
+
+function onConnected<P extends StreamProtocol>(
+  loop: AbstractEventLoop,
+  fut: Future<[Transport, P]>,
+  transport: SocketTransport,
+  protocolFactory: () => P,
+): void {
+  if (fut.done()) {
+    transport._discard();
+    return;
+  }
+  let protocol: P;
+  try {
+    protocol = protocolFactory();
+  } catch (e) {
+    transport._discard();
+    fut.setException(e);
+    return;
+  }
+  transport._start(protocol);
+  // After connectionMade (scheduled by _start).
+  loop.callSoon(() => {
+    if (fut.done()) transport.close();
+    else fut.setResult([transport, protocol]);
+  });
+}

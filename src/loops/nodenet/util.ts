@@ -1,0 +1,120 @@
+/**
+ * Argument checks and small helpers shared by the node:net / node:dgram network layer.
+ * Validation happens here, before anything reaches Node, so bad input gets a TypeError or
+ * RangeError naming the argument (Node's own messages name its internals instead).
+ */
+import type { AbstractEventLoop } from '../../events.js';
+import { describe } from '../../events.js';
+import type { Future } from '../../futures.js';
+import type { BytesLike } from '../../transports.js';
+import { logger } from '../../log.js';
+
+export function checkFactory(f: unknown, name = 'protocolFactory'): void {
+  if (typeof f !== 'function') throw new TypeError(`${name} must be a function, not ${describe(f)}`);
+}
+
+export function checkPort(port: unknown, name: string, allowZero: boolean): number {
+  if (typeof port !== 'number') throw new TypeError(`${name} must be a number, not ${describe(port)}`);
+  const min = allowZero ? 0 : 1;
+  if (!Number.isInteger(port) || port < min || port > 65535) {
+    throw new RangeError(`${name} must be an integer from ${min} to 65535, not ${port}`);
+  }
+  return port;
+}
+
+export function checkHost(host: unknown, name: string): string {
+  if (typeof host !== 'string') throw new TypeError(`${name} must be a string, not ${describe(host)}`);
+  if (host === '') throw new RangeError(`${name} must not be empty`);
+  return host;
+}
+
+export function checkPath(path: unknown, name = 'path'): string {
+  if (typeof path !== 'string') throw new TypeError(`${name} must be a string, not ${describe(path)}`);
+  if (path === '') throw new RangeError(`${name} must not be empty`);
+  return path;
+}
+
+export function checkOptions<T extends object>(opts: unknown, name = 'options'): Partial<T> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object') throw new TypeError(`${name} must be an object, not ${describe(opts)}`);
+  return opts as Partial<T>;
+}
+
+export function checkFamily(family: unknown): 0 | 4 | 6 {
+  if (family === undefined || family === null || family === 0) return 0;
+  if (family === 4 || family === 6) return family;
+  throw new RangeError(`family must be 0, 4 or 6, not ${describe(family)}`);
+}
+
+export function checkBool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, not ${describe(v)}`);
+  return v;
+}
+
+export function checkBacklog(v: unknown): number {
+  if (v === undefined || v === null) return 100;
+  if (typeof v !== 'number') throw new TypeError(`backlog must be a number, not ${describe(v)}`);
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`backlog must be a non-negative integer, not ${v}`);
+  return v;
+}
+
+/** `[host, port]` with a string host and a port in range. */
+export function checkAddr(addr: unknown, name: string): [string, number] {
+  if (!Array.isArray(addr) || addr.length < 2) {
+    throw new TypeError(`${name} must be a [host, port] array, not ${describe(addr)}`);
+  }
+  return [checkHost(addr[0], `${name}[0] (host)`), checkPort(addr[1], `${name}[1] (port)`, true)];
+}
+
+/** The bytes of `data` as a Uint8Array without copying; TypeError for anything else. */
+export function toBytes(data: unknown, name = 'data'): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError(`${name} must be a Buffer, Uint8Array or other ArrayBuffer view, not ${describe(data)}`);
+}
+
+export function checkWriteLimits(high: unknown, low: unknown): [low: number, high: number] {
+  for (const [v, n] of [[high, 'high'], [low, 'low']] as const) {
+    if (v !== undefined && v !== null && typeof v !== 'number') throw new TypeError(`${n} must be a number, not ${describe(v)}`);
+    if (typeof v === 'number' && Number.isNaN(v)) throw new RangeError(`${n} must not be NaN`);
+  }
+  // asyncio's rule: high defaults to 64 KiB (or 4 × low), low to high / 4.
+  let h = high as number | null | undefined;
+  let l = low as number | null | undefined;
+  if (h === undefined || h === null) h = l === undefined || l === null ? 64 * 1024 : 4 * l;
+  if (l === undefined || l === null) l = Math.floor(h / 4);
+  if (!(h >= l && l >= 0)) throw new RangeError(`high (${h}) must be >= low (${l}) must be >= 0`);
+  return [l, h];
+}
+
+/**
+ * Schedules `fn` on `loop` from a Node event. Node events can outlive a closed loop; then
+ * there is nobody left to tell, and `onClosed` releases the resource instead.
+ */
+export function soon(loop: AbstractEventLoop, fn: () => void, onClosed?: () => void): void {
+  if (loop.isClosed()) {
+    onClosed?.();
+    return;
+  }
+  loop.callSoon(fn);
+}
+
+/** Settles `fut` unless it is already done (it may have been cancelled meanwhile). */
+export function settleSoon<T>(loop: AbstractEventLoop, fut: Future<T>, err: unknown, value?: T): void {
+  soon(loop, () => {
+    if (fut.done()) return;
+    if (err !== undefined && err !== null) fut.setException(err);
+    else fut.setResult(value as T);
+  });
+}
+
+/** asyncio warns once a transport has dropped this many writes after the connection was lost. */
+export const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+
+export function warnLostWrite(count: number): void {
+  if (count === LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception: the transport is closed; writes are dropped.');
+}
+
+export type { BytesLike };
