@@ -53,3 +53,11 @@ test('callbacks: Hello World, then the date once a second until stop()', async (
   expect(dates.length).toBe(5);
   for (let i = 1; i < dates.length; i++) expect(dates[i]! - dates[i - 1]!).toBeGreaterThanOrEqual(990);
 });
+
+test('asyncq: every produced item is consumed, then consumers are cancelled and it ends', async () => {
+  const out = await example('asyncq.mjs', { SCALE: '0.02' });
+  const added = [...out.matchAll(/added <(\w+)> to queue/g)].map((m) => m[1]).sort();
+  const got = [...out.matchAll(/got element <(\w+)>/g)].map((m) => m[1]).sort();
+  expect(got).toEqual(added);
+  expect(out).toMatch(/Program completed in [\d.]+ seconds\./);
+});
