@@ -134,6 +134,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (exception === undefined) throw new TypeError('exception must not be undefined');
     this._exception = exception;
     this._state = FINISHED_UNRETRIEVED;
+    // V8 keeps an Error's stack frames (receivers included: this Task, its callers) until
+    // `.stack` is first read. The registry holds the exception strongly, so without this the
+    // future would stay reachable through it and never be collected or reported.
+    if (exception instanceof Error) void exception.stack;
     unretrieved.register(this, { loop: this._loop, exception, what: this._kind() }, this);
     this._scheduleCallbacks();
   }
@@ -312,12 +316,16 @@ export function setResultUnlessCancelled<T>(fut: Future<T>, result: T): void {
 /** Wraps a foreign Promise in a Future of `loop` (asyncio's `wrap_future` for promises). */
 export function wrapPromise<T>(p: PromiseLike<T>, loop: AbstractEventLoop): Future<T> {
   const fut = loop.createFuture<T>();
+  // A Promise may settle after its loop closed; nobody can wait on the Future then, and
+  // scheduling would throw inside this reaction (an unhandled rejection): drop the outcome.
   p.then(
     (v) => {
-      if (!fut.done()) loop.callSoonThreadsafe(setResultUnlessCancelled<T>, fut, v);
+      if (!fut.done() && !loop.isClosed()) loop.callSoonThreadsafe(setResultUnlessCancelled<T>, fut, v);
     },
     (e) => {
-      if (!fut.done()) loop.callSoonThreadsafe(setExceptionUnlessDone, fut, e === undefined ? new Error('Promise rejected with undefined') : e);
+      if (!fut.done() && !loop.isClosed()) {
+        loop.callSoonThreadsafe(setExceptionUnlessDone, fut, e === undefined ? new Error('Promise rejected with undefined') : e);
+      }
     },
   );
   return fut;

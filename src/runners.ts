@@ -39,7 +39,7 @@ export class Runner {
   async run<T>(coro: CoroLike<T>): Promise<T> {
     if (_getRunningLoop() !== null) throw new Error('Runner.run() cannot be called from a running event loop');
     if (coro === null || (typeof coro !== 'object' && typeof coro !== 'function')) {
-      throw new TypeError(`a coroutine was expected, got ${describe(coro)}`);
+      throw new TypeError(`coro must be a coroutine, a function, a Future or a Promise, not ${describe(coro)}`);
     }
     this.#lazyInit();
     const loop = this.#loop!;
@@ -106,7 +106,7 @@ async function cancelAllTasks(loop: AbstractEventLoop): Promise<void> {
 export async function run<T>(main: CoroLike<T>, options: RunOptions = {}): Promise<T> {
   if (_getRunningLoop() !== null) throw new Error('run() cannot be called from a running event loop');
   if (main === null || (typeof main !== 'object' && typeof main !== 'function')) {
-    throw new TypeError(`a coroutine was expected, got ${describe(main)}`);
+    throw new TypeError(`main must be a coroutine, a function, a Future or a Promise, not ${describe(main)}`);
   }
   const runner = new Runner(options);
   try {

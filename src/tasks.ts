@@ -83,6 +83,12 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   /** @internal */ _isAsyncTask: true = false as unknown as true;
   /** @internal The name, or its number until first asked (no string per task made up front). */ _name: string | number;
   /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /**
+   * @internal Async-function tasks only: other loop Futures the task's code is awaiting at the
+   * same time as `_futWaiter` (Promise.all/race/allSettled, a helper running detached inside the
+   * task). `cancel()` cancels them all, so it is not lost on whichever was awaited last.
+   */
+  _otherWaits: Future<unknown>[] | null = null;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelMsg: string | undefined = undefined;
@@ -153,7 +159,10 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg ?? ''));
     // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
     // cancelled again later (asyncio's comment, same reason).
-    if (this._futWaiter !== null && this._futWaiter.cancel(msg)) return true;
+    let delivered = this._futWaiter !== null && this._futWaiter.cancel(msg);
+    const others = this._otherWaits;
+    if (others !== null) for (const f of others) if (f.cancel(msg)) delivered = true;
+    if (delivered) return true;
     this._mustCancel = true;
     this._cancelMsg = msg;
     return true;
@@ -207,6 +216,9 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     if (this._mustCancel) {
       this._mustCancel = false;
       exc = new CancelledError(this._cancelMsg ?? '');
+      // The cancellation replaces what we were woken for; a failure there counts as seen
+      // (asyncio's __wakeup reads the result before stepping).
+      retrieve(this._futWaiter);
     }
     this._futWaiter = null;
     const coro = this._coro!;
@@ -272,8 +284,8 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
       this.#finishError(new CancelledError(this._cancelMsg ?? ''));
       return;
     }
+    // `_fn` stays set: getCoro() must give it while the function runs.
     const fn = this._fn!;
-    this._fn = null;
     let r: unknown;
     const prev = stepping;
     stepping = this;
@@ -297,7 +309,6 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
       this.#finishError(new TypeError(`the task's function must return a coroutine or a Promise, not ${describe(r)}`));
       return;
     }
-    this._fn = fn; // kept for getCoro()
     r.then(
       (v) => this.#finishResult(v as T),
       (e) => this.#finishError(e),
@@ -321,6 +332,8 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
       queueMicrotask(() => settle(fut, ok, fail));
       return;
     }
+    const prev = this._futWaiter;
+    if (prev !== null && prev !== fut && prev._state === 0) (this._otherWaits ??= []).push(prev);
     this._futWaiter = fut;
     // One small object is both the ready-queue entry and the wake-up (no closure, no Handle).
     const r = new Resumption(this, fut, ok, fail);
@@ -332,9 +345,11 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
   /** @internal A loop callback: resume the async function with `fut`'s outcome. */
   _resume(fut: Future<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
     if (this._futWaiter === fut) this._futWaiter = null;
+    else if (this._otherWaits !== null) dropWait(this, fut);
     markResumed(this);
     if (this._mustCancel) {
       this._mustCancel = false;
+      retrieve(fut);
       fail(new CancelledError(this._cancelMsg ?? ''));
     } else {
       if (fut instanceof Sleep0) fut._finish();
@@ -342,6 +357,18 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     }
     this._loop._yieldToMicrotasks();
   }
+}
+
+function dropWait(task: Task<any>, fut: Future<any>): void {
+  const others = task._otherWaits!;
+  const i = others.indexOf(fut);
+  if (i >= 0) others.splice(i, 1);
+  if (others.length === 0) task._otherWaits = null;
+}
+
+/** Marks a failed future's exception as seen (no "never retrieved" report for it). */
+function retrieve(fut: Future<unknown> | null): void {
+  if (fut !== null && fut._state !== 0 && !fut.cancelled()) fut.exception();
 }
 
 /** An async task waiting on a Future: queued when the Future is done, it resumes the task. */
@@ -356,6 +383,11 @@ class Resumption implements Runnable {
 
   _run(): void {
     this.task._resume(this.fut, this.ok, this.fail);
+  }
+
+  /** What debug mode's slow-callback warning names. */
+  toString(): string {
+    return String(this.task);
   }
 }
 
@@ -409,6 +441,15 @@ function checkOptions(options: unknown): void {
   }
 }
 
+/**
+ * @internal Throws a TypeError naming the argument `name` unless `x` is a CoroLike (checked up
+ * front so that a bad entry in a list starts no task for the entries before it).
+ */
+export function checkCoroLike(x: unknown, name: string): void {
+  if (x instanceof Future || typeof x === 'function' || isCoroutine(x) || isThenable(x)) return;
+  throw new TypeError(`${name} must be a coroutine, a function, a Future or a Promise, not ${describe(x)}`);
+}
+
 /** A Future for `x`: itself if it is one, a Task for a coroutine, a wrapper for a Promise. */
 export function ensureFuture<T>(x: CoroLike<T>, loop?: AbstractEventLoop): Future<T> {
   if (x instanceof Future) {
@@ -420,7 +461,7 @@ export function ensureFuture<T>(x: CoroLike<T>, loop?: AbstractEventLoop): Futur
   const l = loop ?? _getRunningLoop() ?? getEventLoop();
   if (isCoroutine(x) || typeof x === 'function') return l.createTask(x);
   if (isThenable(x)) return wrapPromise(x as PromiseLike<T>, l);
-  throw new TypeError(`An asyncio.Future, a coroutine or an awaitable is required, not ${describe(x)}`);
+  throw new TypeError(`x must be a coroutine, a function, a Future or a Promise, not ${describe(x)}`);
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -473,7 +514,7 @@ class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknow
   #settleSoon(): void {
     if ((this._s0 & 1) === 0) {
       this._s0 |= 1;
-      this._loop.callSoon(setResultUnlessCancelled<T>, this, this._result as T);
+      this._loop.callSoon(setResultUnlessDone<T>, this, this._result as T);
     }
   }
 
@@ -505,6 +546,11 @@ class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknow
   return(v?: T): IteratorResult<Future<unknown>, T> {
     return { done: true, value: v as T };
   }
+}
+
+/** The awaiting task may have settled a Sleep0 first (see `next`/`_finish`). */
+function setResultUnlessDone<T>(fut: Future<T>, result: T): void {
+  if (fut._state === 0) fut.setResult(result);
 }
 
 class SleepFuture<T> extends Future<T> {
@@ -582,6 +628,7 @@ export function gather(...args: unknown[]): Future<unknown[]> {
     f.setResult([]);
     return f;
   }
+  for (let i = 0; i < aws.length; i++) checkCoroLike(aws[i], `aws[${i}]`);
   const seen = new Map<unknown, Future<unknown>>();
   const children: Future<unknown>[] = [];
   let loop: AbstractEventLoop | null = null;
@@ -662,8 +709,10 @@ function toFutures(aws: unknown, name: string, loop?: AbstractEventLoop): Future
   }
   // Duplicates are dropped before wrapping: the same coroutine twice must not get two tasks
   // (asyncio makes a set of the arguments first).
+  const unique = [...new Set(aws as Iterable<unknown>)];
+  for (let i = 0; i < unique.length; i++) checkCoroLike(unique[i], `${name}[${i}]`);
   const out = new Set<Future<unknown>>();
-  for (const a of new Set(aws as Iterable<unknown>)) out.add(ensureFuture(a as CoroLike<unknown>, loop));
+  for (const a of unique) out.add(ensureFuture(a as CoroLike<unknown>, loop));
   return [...out];
 }
 
@@ -732,6 +781,7 @@ function* waitImpl<T>(
 /** Waits for `aw` with a deadline; on timeout cancels it and throws `TimeoutError`. */
 export function waitFor<T>(aw: CoroLike<T>, timeout: number | null): Future<T> {
   const t = checkTimeout(timeout);
+  checkCoroLike(aw, 'aw');
   const loop = getRunningLoop();
   const fut = ensureFuture(aw, loop);
   if (t === null) return fut instanceof Task ? fut : loop.createTask(awaitFuture(fut));
@@ -740,7 +790,7 @@ export function waitFor<T>(aw: CoroLike<T>, timeout: number | null): Future<T> {
 
 function* waitForImpl<T>(fut: Future<T>, timeout: number, loop: AbstractEventLoop): Coro<T> {
   if (timeout <= 0 && fut.done()) return fut.result();
-  const waiter = loop.createFuture<void>();
+  const self = currentTask()!;
   let timedOut = false;
   const h = loop.callLater(Math.max(timeout, 0), () => {
     timedOut = true;
@@ -749,11 +799,14 @@ function* waitForImpl<T>(fut: Future<T>, timeout: number, loop: AbstractEventLoo
   try {
     return yield* fut;
   } catch (e) {
-    if (timedOut && e instanceof CancelledError) throw new TimeoutError(`waitFor timed out after ${timeout} s`);
+    // The deadline cancelled `fut`; but if this task was also cancelled from outside (asyncio's
+    // `uncancel() > cancelling` check), the cancellation is the caller's and must propagate.
+    if (timedOut && e instanceof CancelledError && self.cancelling() === 0) {
+      throw new TimeoutError(`waitFor timed out after ${timeout} s`);
+    }
     throw e;
   } finally {
     h.cancel();
-    void waiter;
   }
 }
 
@@ -858,6 +911,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<Future
  * (which keeps running); the awaiter gets CancelledError.
  */
 export function shield<T>(aw: CoroLike<T>): Future<T> {
+  checkCoroLike(aw, 'aw');
   const inner = ensureFuture(aw);
   if (inner.done()) return inner;
   const loop = inner._loop;

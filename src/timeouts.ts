@@ -6,7 +6,7 @@
 import { TimeoutError } from './errors.js';
 import { Future } from './futures.js';
 import { type AbstractEventLoop, type Handle, getRunningLoop, describe } from './events.js';
-import { type Coro, type CoroLike, ensureFuture } from './tasks.js';
+import { type Coro, type CoroLike, checkCoroLike, ensureFuture } from './tasks.js';
 
 type State = 'created' | 'entered' | 'expiring' | 'expired' | 'exited';
 
@@ -90,10 +90,14 @@ export type TimeoutBody<T> = CoroLike<T> | ((t: Timeout) => Coro<T> | PromiseLik
 /** A Future that cancels `inner` when cancelled and settles as `map(inner)` decides. */
 class LinkedFuture<T> extends Future<T> {
   /** @internal */ _inner: Future<unknown> | null = null;
+  /** @internal Cancelled by its awaiter: then a cancelled body is not a timeout. */
+  _cancelRequested = false;
 
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
-    return this._inner!.cancel(msg);
+    if (!this._inner!.cancel(msg)) return false;
+    this._cancelRequested = true;
+    return true;
   }
 }
 
@@ -114,10 +118,9 @@ export function timeoutAt<T>(when: number | null, body: TimeoutBody<T>): Future<
     const fn = body as (t: Timeout) => Coro<T> | PromiseLike<T>;
     // A generator function is called now (no task context needed); others inside their task.
     inner = fn.constructor.name === 'GeneratorFunction' ? loop.createTask(fn(cm) as Coro<T>) : loop.createTask(() => fn(cm));
-  } else if (body !== null && typeof body === 'object') {
-    inner = ensureFuture(body, loop);
   } else {
-    throw new TypeError(`body must be a coroutine, a function or a Future, not ${describe(body)}`);
+    checkCoroLike(body, 'body');
+    inner = ensureFuture(body, loop);
   }
   const outer = new LinkedFuture<T>({ loop });
   outer._inner = inner;
@@ -128,7 +131,9 @@ export function timeoutAt<T>(when: number | null, body: TimeoutBody<T>): Future<
       if (!f.cancelled()) f.exception();
       return;
     }
-    if (expired) outer.setException(new TimeoutError());
+    // Expired, unless the awaiter cancelled too (asyncio: `uncancel() > cancelling`): then the
+    // cancellation is the caller's and propagates.
+    if (expired && !outer._cancelRequested) outer.setException(new TimeoutError());
     else if (f.cancelled()) Future.prototype.cancel.call(outer, f._cancelMessage);
     else {
       const e = f.exception();

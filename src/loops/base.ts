@@ -67,8 +67,17 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   #taskFactory: TaskFactory | null = null;
   slowCallbackDuration = 0.1;
 
+  /** @internal Debug mode: the async-function step being timed across a batch split. */
+  #timedStep: Runnable | null = null;
+  #timedStepStart = 0;
+
   readonly #continueBatch = () => {
     clearResumed();
+    if (this.#timedStep !== null) {
+      const h = this.#timedStep;
+      this.#timedStep = null;
+      this.#warnIfSlow(h, this.#timedStepStart);
+    }
     runOutsideTasks(this.#runBatch);
   };
   readonly #afterMicrotasks = () => process.nextTick(this.#continueBatch);
@@ -97,7 +106,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       return Promise.reject(e);
     }
     this.#running = true;
-    this.#stopping = false;
+    // A stop() made before running is kept: the loop then runs one iteration and stops
+    // (asyncio's "pre-stopped" idiom). #endIteration clears the flag.
     _setRunningLoop(this);
     return new Promise<void>((resolve) => {
       this.#runResolve = resolve;
@@ -269,6 +279,16 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   #runTimed(h: Runnable): void {
     const t0 = performance.now();
     h._run();
+    if (this.#split) {
+      // An async-function step goes on in microtasks: time it up to when the batch resumes.
+      this.#timedStep = h;
+      this.#timedStepStart = t0;
+      return;
+    }
+    this.#warnIfSlow(h, t0);
+  }
+
+  #warnIfSlow(h: Runnable, t0: number): void {
     const dt = (performance.now() - t0) / 1000;
     if (dt >= this.slowCallbackDuration) {
       logger.warning(`Executing ${h} took ${dt.toFixed(3)} seconds`);
