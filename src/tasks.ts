@@ -209,10 +209,9 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
 
   // --- the generator driver (asyncio's __step / __wakeup) -------------------------------------
 
-  /** @internal */
-  _step(): void {
+  /** @internal One step: resume the generator, or throw `exc` into it. */
+  _step(exc?: Error): void {
     if (this._state !== 0) throw new InvalidStateError(`_step(): already done: ${this}`);
-    let exc: CancelledError | undefined;
     if (this._mustCancel) {
       this._mustCancel = false;
       exc = new CancelledError(this._cancelMsg ?? '');
@@ -257,18 +256,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
 
   #throwInSoon(err: Error): void {
     this._loop.callSoon(() => {
-      if (this._state !== 0) return;
-      const prev = stepping;
-      stepping = this;
-      try {
-        const r = this._coro!.throw(err);
-        if (r.done) this.#finishResult(r.value);
-        else this.#onYield(r.value);
-      } catch (e) {
-        this.#finishError(e);
-      } finally {
-        stepping = prev;
-      }
+      if (this._state === 0) this._step(err);
     });
   }
 
