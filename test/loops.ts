@@ -3,8 +3,9 @@
  * per loop factory, and `lc.run(main)` runs `main` on a fresh loop of that kind exactly as
  * `aio.run` does, failing the test if the loop's exception handler was called unexpectedly.
  */
-import { describe } from 'vitest';
+import { describe, test } from 'vitest';
 import * as aio from '../src/index.js';
+import * as native from '../src/native.js';
 
 export interface LoopCase {
   /** 'pure' or 'native'. */
@@ -39,8 +40,23 @@ function makeCase(name: string, newLoop: () => aio.AbstractEventLoop): LoopCase 
 }
 
 export const LOOPS: LoopCase[] = [makeCase('pure', () => new aio.PureEventLoop())];
+if (native.isAvailable()) LOOPS.push(makeCase('native', () => new native.NativeEventLoop()));
+
+/**
+ * The native loop must be tested whenever it is not turned off on purpose: if the addon did not
+ * load and ALOOP_FORCE_PURE is not 1, every suite gets one failing test saying why, so CI never
+ * passes on the pure loop alone.
+ */
+const nativeMissing = !native.isAvailable() && process.env.ALOOP_FORCE_PURE !== '1' ? native.unavailableReason() : null;
 
 /** Declares `body(lc)` once per loop, each in its own describe block named after the loop. */
 export function eachLoop(body: (lc: LoopCase) => void): void {
   for (const lc of LOOPS) describe(`[${lc.name} loop]`, () => body(lc));
+  if (nativeMissing !== null) {
+    describe('[native loop]', () => {
+      test('the native addon loaded', () => {
+        throw new Error(`${nativeMissing}\n(set ALOOP_FORCE_PURE=1 to test the pure loop alone)`);
+      });
+    });
+  }
 }

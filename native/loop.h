@@ -1,0 +1,117 @@
+// The native half of NativeEventLoop: libuv handles on Node's own loop, the timer wheel, and
+// the one call into JS per loop iteration.
+//
+//   uv_check  (unref'd, always on)  after poll: if an iteration is pending, run it: apply JS's
+//                                   timer ops, fire due timers into the shared `due` array,
+//                                   call JS once (MakeCallback: microtasks and process.nextTick
+//                                   drain when the scope closes), then apply what JS left
+//   uv_idle   (ref'd, on while work is ready)  keeps poll from blocking
+//   uv_timer  (ref'd, on while timers wait)    armed to the wheel's next deadline
+//
+// Nothing here keeps the process alive unless it holds real work, like the pure loop's
+// setImmediate/setTimeout. Node's loop is never run from here (no private uv_run).
+#ifndef ALOOP_LOOP_H_
+#define ALOOP_LOOP_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "instance.h"
+#include "napi.h"
+#include "timer_wheel.h"
+
+namespace aloop {
+
+class NativeLoop;
+
+class LoopCore {
+ public:
+  LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::Function callback, Napi::Int32Array state,
+           Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due);
+
+  /** Work arrived: run an iteration soon. */
+  void Wake();
+  /** The end of an iteration that JS ran outside a dispatch: apply `next` now. */
+  void Schedule(int32_t next);
+  /** Applies the pending timer ops (JS's op buffer is full). */
+  void ApplyOps();
+  /** Writes the next chunk of due ids; returns how many. */
+  int32_t WriteDue();
+  /** Stops and closes every handle; the core deletes itself once they are closed. Idempotent. */
+  void Close();
+  bool closed() const { return closed_; }
+
+  /** Loop time in whole ticks of the wheel (microseconds of uv_hrtime). */
+  static uint64_t NowTick() { return uv_hrtime() / 1000; }
+
+  NativeLoop* owner = nullptr;
+
+ private:
+  ~LoopCore() = default;
+
+  static void OnCheck(uv_check_t* handle);
+  static void OnIdle(uv_idle_t* handle);
+  static void OnTimer(uv_timer_t* handle);
+  static void OnClose(uv_handle_t* handle);
+
+  void RunIteration();
+  void UpdateHandles(int32_t next);
+  void SetIdle(bool on);
+  void ArmTimer();
+  void StopTimer();
+  void UpdateRef();
+
+  napi_env env_;
+  InstanceData* instance_;
+  uv_loop_t* uv_;
+  uv_check_t check_;
+  uv_idle_t idle_;
+  uv_timer_t timer_;
+  int handles_open_ = 3;
+  napi_async_context async_context_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::ObjectReference buffers_[4];
+  int32_t* state_;
+  int32_t* op_ids_;
+  double* op_when_;
+  int32_t* due_;
+  size_t op_capacity_;
+  size_t due_capacity_;
+
+  TimerWheel wheel_;
+  std::vector<int32_t> due_pending_;
+  size_t due_pos_ = 0;
+  /** An iteration should run at the next check. */
+  bool pending_ = false;
+  /** JS asked for the iteration (work ready or woken), not only the timer. */
+  bool woken_ = false;
+  bool idle_on_ = false;
+  bool timer_on_ = false;
+  uint64_t timer_deadline_ = UINT64_MAX;
+  /** The JS callback is held strongly only while work is pending (see UpdateRef). */
+  bool strong_ = true;
+  bool closed_ = false;
+};
+
+/** The JS object (`binding.Loop`) that owns a LoopCore. */
+class NativeLoop : public Napi::ObjectWrap<NativeLoop> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeLoop(const Napi::CallbackInfo& info);
+  ~NativeLoop() override;
+
+  LoopCore* core = nullptr;
+
+ private:
+  Napi::Value Wake(const Napi::CallbackInfo& info);
+  Napi::Value Schedule(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value More(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+};
+
+}  // namespace aloop
+
+#endif  // ALOOP_LOOP_H_

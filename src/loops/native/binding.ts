@@ -1,0 +1,156 @@
+/**
+ * The one place that finds and loads the native addon (`build/Release/aloop.node`, built by
+ * `npm install` through node-gyp). Candidates are tried in order; if none loads, the error says
+ * what was tried and how to fix it, and only `aloop/native` is affected: the pure loop never
+ * loads this module's binary.
+ *
+ * Environment:
+ * - `ALOOP_FORCE_PURE=1` — never load the addon (`isAvailable()` is false).
+ * - `ALOOP_NATIVE_PATH=/path/to/aloop.node` — load exactly this file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** @internal The native half of one loop (native/loop.h). */
+export interface NativeLoopHandle {
+  /** Work arrived: run an iteration soon. */
+  wake(): void;
+  /** End of an iteration JS ran outside a native dispatch: apply `next` (see shared.ts). */
+  schedule(next: number): void;
+  /** Apply the pending timer ops now (the op buffer is full). */
+  flush(): void;
+  /** Write the next chunk of due timer ids; returns how many. */
+  more(): number;
+  /** Close every libuv handle of this loop. */
+  close(): void;
+}
+
+/** @internal What the addon exports. */
+export interface NativeBinding {
+  Loop: new (
+    onIterate: () => void,
+    state: Int32Array,
+    opIds: Int32Array,
+    opWhen: Float64Array,
+    due: Int32Array,
+  ) => NativeLoopHandle;
+  /** The loop clock in seconds (uv_hrtime), shared with the timer wheel. */
+  now(): number;
+  /** Writes `now()` into `clock[0]`: the same clock without allocating a number per read. */
+  tick(): void;
+  readonly clock: Float64Array;
+  /** libuv handles of this thread's native loops not yet closed. */
+  openHandles(): number;
+}
+
+/** Options of {@link loadBinding}. */
+export interface LoadOptions {
+  /** Load exactly this file instead of searching. @default process.env.ALOOP_NATIVE_PATH */
+  path?: string;
+  /** Where to read ALOOP_FORCE_PURE and ALOOP_NATIVE_PATH. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The error `aloop/native` throws when the addon cannot be used. */
+export class NativeUnavailableError extends Error {
+  readonly code = 'ERR_ALOOP_NATIVE_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'NativeUnavailableError';
+  }
+}
+
+/** The directory of the package.json named "aloop" above `from` (this file by default). */
+export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string | null {
+  for (let dir = from; ; ) {
+    const pj = path.join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'aloop') return dir;
+      } catch {
+        // Not a readable package.json: keep walking up.
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+const FIX =
+  'To fix it: build the addon with `npm rebuild aloop` (in a checkout of aloop: `npm install` or ' +
+  '`npx node-gyp rebuild`); it needs Python 3, make and a C++17 compiler. ' +
+  "Or use the pure-TypeScript loop: import from 'aloop' instead of 'aloop/native'.";
+
+/** Loads the addon (no caching); throws {@link NativeUnavailableError} saying what was tried. */
+export function loadBinding(options: LoadOptions = {}): NativeBinding {
+  const env = options.env ?? process.env;
+  if (env.ALOOP_FORCE_PURE === '1') {
+    throw new NativeUnavailableError(
+      'aloop/native: the native loop is disabled by ALOOP_FORCE_PURE=1; unset it to use the native loop.',
+    );
+  }
+  const explicit = options.path ?? env.ALOOP_NATIVE_PATH;
+  const root = packageRoot();
+  const candidates: string[] = [];
+  if (explicit) candidates.push(path.resolve(explicit));
+  else if (root !== null) {
+    candidates.push(path.join(root, 'build', 'Release', 'aloop.node'), path.join(root, 'build', 'Debug', 'aloop.node'));
+  }
+  const tried: string[] = [];
+  const require = createRequire(import.meta.url);
+  for (const file of candidates) {
+    if (!existsSync(file)) {
+      tried.push(`${file}: not found`);
+      continue;
+    }
+    try {
+      const m = require(file) as Partial<NativeBinding> | null;
+      if (m && typeof m.Loop === 'function' && typeof m.tick === 'function' && m.clock instanceof Float64Array) {
+        return m as NativeBinding;
+      }
+      tried.push(`${file}: loaded, but it is not aloop's addon (no Loop/tick/clock exports)`);
+    } catch (e) {
+      tried.push(`${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  if (root === null && !explicit) tried.push(`no package.json named "aloop" above ${fileURLToPath(import.meta.url)}`);
+  let message = 'aloop/native: the native loop addon could not be loaded.\nTried:\n' + tried.map((t) => `  - ${t}`).join('\n');
+  const failed = root !== null ? path.join(root, 'build', 'aloop-build-failed.txt') : null;
+  if (failed !== null && existsSync(failed)) {
+    message += `\nThe build failed during npm install: ${readFileSync(failed, 'utf8').trim()}`;
+  }
+  throw new NativeUnavailableError(`${message}\n${FIX}`);
+}
+
+let cached: { binding: NativeBinding | null; error: Error | null } | null = null;
+
+function load(): { binding: NativeBinding | null; error: Error | null } {
+  if (cached === null) {
+    try {
+      cached = { binding: loadBinding(), error: null };
+    } catch (e) {
+      cached = { binding: null, error: e as Error };
+    }
+  }
+  return cached;
+}
+
+/** The addon, loaded once per thread; throws the loader's error when it is not available. */
+export function getBinding(): NativeBinding {
+  const r = load();
+  if (r.binding === null) throw r.error!;
+  return r.binding;
+}
+
+/** Whether the native loop can be used in this process. */
+export function isAvailable(): boolean {
+  return load().binding !== null;
+}
+
+/** Why the native loop cannot be used, or null when it can. */
+export function unavailableReason(): string | null {
+  return load().error?.message ?? null;
+}
