@@ -14,6 +14,7 @@
 #include "instance.h"
 #include "loop.h"
 #include "napi.h"
+#include "tcp.h"
 
 namespace aloop {
 
@@ -76,6 +77,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function loop = NativeLoop::Define(env);
   instance->loop_constructor = Napi::Persistent(loop);
   exports.Set("Loop", loop);
+  exports.Set("Tcp", NativeTcp::Define(env));
+  exports.Set("errName", Napi::Function::New<ErrName>(env, "errName"));
 
   // The hot calls are plain N-API functions: no CallbackInfo object per call.
   napi_value fn;

@@ -137,6 +137,7 @@ void LoopCore::RunIteration() {
       return;
     }
     WriteDue();
+    if (tcp != nullptr) tcp->WriteEvents();
     state_[kNext] = kNextStopped;
     state_[kInDispatch] = 1;
     {
@@ -157,6 +158,7 @@ void LoopCore::RunIteration() {
     }
     if (closed_) return;  // JS closed the loop during the iteration
     state_[kInDispatch] = 0;
+    if (tcp != nullptr) tcp->AfterIteration();
     ApplyOps();
     const int32_t next = state_[kNext];
     if (next == kNextReady && chained < kMaxChained && uv_hrtime() - start < kChainNs) {
@@ -223,6 +225,8 @@ void LoopCore::Close() {
   instance_->closing++;
   callback_.Reset();
   for (auto& ref : buffers_) ref.Reset();
+  if (tcp != nullptr) tcp->CloseAll();
+  tcp_buffers_.clear();
   if (async_context_ != nullptr) {
     napi_async_destroy(env_, async_context_);
     async_context_ = nullptr;
@@ -233,13 +237,26 @@ void LoopCore::Close() {
 }
 
 void LoopCore::OnClose(uv_handle_t* handle) {
-  LoopCore* self = static_cast<LoopCore*>(handle->data);
-  self->instance_->open_handles--;
-  if (--self->handles_open_ > 0) return;
+  static_cast<LoopCore*>(handle->data)->HandleClosed();
+}
+
+void LoopCore::AttachTcp(TcpTable* table, std::initializer_list<Napi::Object> buffers) {
+  tcp = table;
+  for (const Napi::Object& b : buffers) tcp_buffers_.push_back(Napi::Persistent(b));
+}
+
+void LoopCore::HandleOpened() {
+  handles_open_++;
+  instance_->open_handles++;
+}
+
+void LoopCore::HandleClosed() {
+  instance_->open_handles--;
+  if (--handles_open_ > 0) return;
   // Every handle is closed: libuv no longer touches this memory.
-  if (self->owner != nullptr) self->owner->core = nullptr;
-  InstanceData* instance = self->instance_;
-  delete self;
+  if (owner != nullptr) owner->core = nullptr;
+  InstanceData* instance = instance_;
+  delete this;
   instance->closing--;
   instance->LoopClosed();
 }

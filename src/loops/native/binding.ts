@@ -27,6 +27,28 @@ export interface NativeLoopHandle {
   close(): void;
 }
 
+/** @internal The TCP streams of one loop (native/tcp.h); ids and results as documented there. */
+export interface NativeTcpHandle {
+  /** Starts connecting; the id of the new socket, or a libuv error (< 0). */
+  connect(host: string, family: 4 | 6, port: number, localHost: string | null, localPort: number, noDelay: boolean): number;
+  /** Binds and listens; the id of the listener, or a libuv error (< 0). */
+  listen(host: string, family: 4 | 6, port: number, backlog: number, ipv6Only: boolean): number;
+  /** Tries the write at once, queues the rest; returns the bytes queued in C++. */
+  write(id: number, data: Uint8Array): number;
+  queued(id: number): number;
+  /** Emits a `drained` event once the queue is at most `low` bytes (at once if it is). */
+  watchDrain(id: number, low: number): void;
+  shutdown(id: number): number;
+  /** 0: flush, FIN, then close; 1: close now; 2: close with RST. */
+  close(id: number, mode: number): void;
+  setReading(id: number, on: boolean): void;
+  setNoDelay(id: number, on: boolean): number;
+  setKeepAlive(id: number, on: boolean, delaySeconds: number): number;
+  address(id: number, peer: boolean): [string, number] | number;
+  /** Writes the next chunk of event records; returns how many. */
+  more(): number;
+}
+
 /** @internal What the addon exports. */
 export interface NativeBinding {
   Loop: new (
@@ -43,6 +65,9 @@ export interface NativeBinding {
   readonly clock: Float64Array;
   /** libuv handles of this thread's native loops not yet closed. */
   openHandles(): number;
+  Tcp: new (loop: NativeLoopHandle, state: Int32Array, events: Int32Array, arena: Uint8Array) => NativeTcpHandle;
+  /** `[code, message]` of a libuv error number (uv_err_name, uv_strerror). */
+  errName(errno: number): [string, string];
 }
 
 /** Options of {@link loadBinding}. */

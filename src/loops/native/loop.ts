@@ -15,9 +15,18 @@ import type { TimerHandle } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, Next, OP_CAPACITY, S } from './shared.js';
+import type { StreamProtocol } from '../../protocols.js';
+import type { CreateConnectionOptions, CreateServerOptions, Server, Transport } from '../../transports.js';
+import type { Future } from '../../futures.js';
+import { TcpIo, createConnection } from './tcp.js';
+import { createServer } from './server.js';
 
 /** An asyncio event loop whose timers and scheduling run in the native addon. */
 export class NativeEventLoop extends BaseEventLoop {
+  readonly #binding: NativeBinding;
+  /** TCP streams in C++ (made with the first connection or server). */
+  #io: TcpIo | null = null;
+  readonly #getIo = (): TcpIo => (this.#io ??= new TcpIo(this, this.#binding, this.#native));
   readonly #tick: () => void;
   readonly #clock: Float64Array;
   readonly #native: NativeLoopHandle;
@@ -34,6 +43,7 @@ export class NativeEventLoop extends BaseEventLoop {
   constructor() {
     super();
     const binding: NativeBinding = getBinding();
+    this.#binding = binding;
     this.#tick = binding.tick;
     this.#clock = binding.clock;
     this.#native = new binding.Loop(this.#onIterate, this.#state, this.#opIds, this.#opWhen, this.#due);
@@ -56,6 +66,8 @@ export class NativeEventLoop extends BaseEventLoop {
   };
 
   protected _collectReady(): void {
+    // I/O first, then due timers (asyncio's order).
+    if (this.#io !== null) this.#io.collect();
     const state = this.#state;
     let n = state[S.dueCount]!;
     if (n === 0) return;
@@ -121,6 +133,17 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#opWhen[n] = when;
     state[S.nops] = n + 1;
     if (n + 1 === OP_CAPACITY) this.#native.flush();
+  }
+
+  /** TCP on libuv streams in the addon (native/tcp.h) instead of node:net. */
+  override createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
+    if (this.isClosed()) throw new Error('Event loop is closed');
+    return createConnection(this, this.#getIo, protocolFactory, host, port, options);
+  }
+
+  override createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
+    if (this.isClosed()) throw new Error('Event loop is closed');
+    return createServer(this, this.#getIo, protocolFactory, host, port, options);
   }
 
   protected _closeResources(): void {

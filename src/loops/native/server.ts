@@ -1,0 +1,265 @@
+/**
+ * Listening TCP servers of the native loop (asyncio's `Server`) on the addon's uv_tcp_t
+ * listeners: one per resolved host address, with the behaviour of the node:net server
+ * (loops/nodenet/server.ts). Connections are accepted in C++ as they arrive (TCP_NODELAY on,
+ * reading at once); those that arrive before `startServing()` wait, unserved, until then.
+ */
+import * as net from 'node:net';
+import type { AbstractEventLoop } from '../../events.js';
+import { describe } from '../../events.js';
+import type { Future } from '../../futures.js';
+import { CancelledError } from '../../errors.js';
+import type { StreamProtocol } from '../../protocols.js';
+import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
+import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPort } from '../nodenet/util.js';
+import { lookupHost, type ResolvedAddr } from './resolve.js';
+import { Ev, NativeTcpTransport, type NativeTransportOwner, type TcpEndpoint, type TcpIo } from './tcp.js';
+
+/** One listening socket; `handle` is its id in the addon. */
+class NativeListener implements ServerSocket, TcpEndpoint {
+  readonly handle: number;
+  readonly #name: [string, number];
+  readonly #server: NativeServer;
+  constructor(server: NativeServer, id: number, name: [string, number]) {
+    this.#server = server;
+    this.handle = id;
+    this.#name = name;
+  }
+  getsockname(): Address {
+    return [this.#name[0], this.#name[1]];
+  }
+  _event(kind: number, a: number, b: number): void {
+    if (kind === Ev.accept) this.#server._onAccept(a);
+    else if (kind === Ev.error) this.#server._onAcceptError(a, b);
+  }
+}
+
+export class NativeServer implements Server, NativeTransportOwner {
+  readonly #loop: AbstractEventLoop;
+  readonly #io: TcpIo;
+  readonly #factory: () => StreamProtocol;
+  #sockets: NativeListener[] = [];
+  #serving = false;
+  #closed = false;
+  readonly #transports = new Set<NativeTcpTransport>();
+  /** Accepted before `startServing()`. */
+  #pending: NativeTcpTransport[] = [];
+  #waiters: Future<void>[] | null = [];
+  #serveForeverFut: Future<void> | null = null;
+
+  /** @internal */
+  constructor(loop: AbstractEventLoop, io: TcpIo, factory: () => StreamProtocol) {
+    this.#loop = loop;
+    this.#io = io;
+    this.#factory = factory;
+  }
+
+  /** @internal Listens on `addr`; throws the OS error (code, errno, syscall 'listen'). */
+  _listen(addr: string, family: 4 | 6, port: number, backlog: number, ipv6Only: boolean): void {
+    const io = this.#io;
+    const id = io.tcp.listen(addr, family, port, backlog, ipv6Only);
+    if (id < 0) throw io.error(id, 'listen', addr, port);
+    const name = io.tcp.address(id, false);
+    const listener = new NativeListener(this, id, typeof name === 'number' ? [addr, port] : name);
+    io.register(id, listener);
+    this.#sockets.push(listener);
+  }
+
+  /** @internal A connection arrived on one of the listeners. */
+  _onAccept(id: number): void {
+    const t = new NativeTcpTransport(this.#loop, this.#io, id, this);
+    if (this.#closed) {
+      t._discard();
+      return;
+    }
+    t._cacheAddresses();
+    if (this.#serving) this.#loop.callSoon(() => this.#accept(t));
+    else this.#pending.push(t);
+  }
+
+  /** @internal Errors after listening (EMFILE on accept, ...) go to the exception handler, as asyncio logs them. */
+  _onAcceptError(errno: number, syscall: number): void {
+    const exception = this.#io.error(errno, syscall);
+    this.#loop.callSoon(() => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception, server: this }));
+  }
+
+  #accept(t: NativeTcpTransport): void {
+    if (this.#closed) {
+      t._discard();
+      return;
+    }
+    let protocol: StreamProtocol;
+    try {
+      protocol = this.#factory();
+    } catch (exception) {
+      t._discard();
+      this.#loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception, server: this });
+      return;
+    }
+    this.#transports.add(t);
+    t._start(protocol);
+  }
+
+  /** @internal A connection of this server is gone. */
+  _detach(t: NativeTcpTransport): void {
+    this.#transports.delete(t);
+    this.#maybeWakeup();
+  }
+
+  #maybeWakeup(): void {
+    if (!this.#closed || this.#transports.size > 0 || this.#waiters === null) return;
+    const waiters = this.#waiters;
+    this.#waiters = null;
+    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+  }
+
+  getLoop(): AbstractEventLoop {
+    return this.#loop;
+  }
+
+  isServing(): boolean {
+    return this.#serving && !this.#closed;
+  }
+
+  get sockets(): readonly ServerSocket[] {
+    return this.#closed ? [] : this.#sockets.slice();
+  }
+
+  /** @internal */
+  _startServing(): void {
+    if (this.#serving || this.#closed) return;
+    this.#serving = true;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const t of pending) this.#loop.callSoon(() => this.#accept(t));
+  }
+
+  startServing(): Future<void> {
+    if (this.#closed) throw new Error(`server ${this} is closed`);
+    this._startServing();
+    const fut = this.#loop.createFuture<void>();
+    fut.setResult(undefined);
+    return fut;
+  }
+
+  serveForever(): Future<void> {
+    if (this.#serveForeverFut !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
+    if (this.#closed) throw new Error(`server ${this} is closed`);
+    this._startServing();
+    const inner = (this.#serveForeverFut = this.#loop.createFuture<void>());
+    const self = this;
+    return this.#loop.createTask(function* () {
+      try {
+        yield* inner;
+      } catch (e) {
+        if (e instanceof CancelledError) {
+          try {
+            self.close();
+            yield* self.waitClosed();
+          } finally {
+            // eslint-disable-next-line no-unsafe-finally
+            throw e;
+          }
+        }
+        throw e;
+      } finally {
+        self.#serveForeverFut = null;
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#serving = false;
+    // uv_close releases the listening fd at once: new connections are refused from here on.
+    for (const s of this.#sockets) this.#io.tcp.close(s.handle, 1);
+    for (const t of this.#pending) t._discard();
+    this.#pending = [];
+    const sff = this.#serveForeverFut;
+    if (sff !== null && !sff.done()) sff.cancel();
+    this.#maybeWakeup();
+  }
+
+  closeClients(): void {
+    for (const t of [...this.#transports]) t.close();
+  }
+
+  abortClients(): void {
+    for (const t of [...this.#transports]) t.abort();
+  }
+
+  waitClosed(): Future<void> {
+    const fut = this.#loop.createFuture<void>();
+    if (this.#waiters === null) fut.setResult(undefined);
+    else this.#waiters.push(fut);
+    return fut;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  toString(): string {
+    const names = this.#sockets.map((s) => JSON.stringify(s.getsockname())).join(', ');
+    return `<Server sockets=(${names})>`;
+  }
+}
+
+/** `loop.createServer` on the native loop. */
+export function createServer(
+  loop: AbstractEventLoop,
+  getIo: () => TcpIo,
+  protocolFactory: () => StreamProtocol,
+  host: string | string[] | null | undefined,
+  port: number | null | undefined,
+  options?: CreateServerOptions,
+): Future<Server> {
+  checkFactory(protocolFactory);
+  let hosts: (string | undefined)[];
+  if (host === undefined || host === null || host === '') hosts = [undefined];
+  else if (typeof host === 'string') hosts = [host];
+  else if (Array.isArray(host) && host.length > 0 && host.every((h) => typeof h === 'string' && h !== '')) hosts = host;
+  else throw new TypeError(`host must be a string, an array of strings or null, not ${describe(host)}`);
+  const p = port === undefined || port === null ? 0 : checkPort(port, 'port', true);
+  const opts = checkOptions<CreateServerOptions>(options);
+  const family = checkFamily(opts.family);
+  const backlog = checkBacklog(opts.backlog);
+  if (!checkBool(opts.reuseAddress, 'reuseAddress', true) && process.platform !== 'win32') {
+    throw new RangeError('reuseAddress: false is not supported: libuv sets SO_REUSEADDR on every listening socket');
+  }
+  const startServing = checkBool(opts.startServing, 'startServing', true);
+  const ipv6Only = checkBool(opts.ipv6Only, 'ipv6Only', false);
+  const io = getIo();
+  const server = new NativeServer(loop, io, protocolFactory);
+  return loop.createTask(function* () {
+    try {
+      const addrs: ResolvedAddr[] = [];
+      for (const h of hosts) {
+        if (h === undefined) continue;
+        for (const a of yield* lookupHost(loop, h, family)) {
+          if (!addrs.some((x) => x[0] === a[0])) addrs.push(a);
+        }
+      }
+      if (hosts.includes(undefined)) {
+        // Every interface: dual-stack '::' as node:net does, or 0.0.0.0 without IPv6.
+        if (family === 4) server._listen('0.0.0.0', 4, p, backlog, false);
+        else {
+          try {
+            server._listen('::', 6, p, backlog, family === 6 ? ipv6Only : false);
+          } catch (e) {
+            if (family === 6 || !['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+            server._listen('0.0.0.0', 4, p, backlog, false);
+          }
+        }
+      }
+      for (const [addr, fam] of addrs) server._listen(addr, fam, p, backlog, ipv6Only && net.isIPv6(addr));
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+    if (startServing) server._startServing();
+    return server as Server;
+  });
+}
