@@ -616,11 +616,17 @@ export function gather(...args: unknown[]): Future<unknown[]> {
     f.setResult([]);
     return f;
   }
-  for (let i = 0; i < aws.length; i++) checkCoroLike(aws[i], `aws[${i}]`);
+  for (let i = 0; i < aws.length; i++) {
+    const a = aws[i];
+    // The name is only made when the check fails (no string per child on the happy path).
+    if (!(a instanceof Future || typeof a === 'function' || isCoroutine(a) || isThenable(a))) checkCoroLike(a, `aws[${i}]`);
+  }
   const seen = new Map<unknown, Future<unknown>>();
-  const children: Future<unknown>[] = [];
+  const children: Future<unknown>[] = new Array(aws.length);
+  let factories = 0;
   let loop: AbstractEventLoop | null = null;
-  for (const a of aws) {
+  for (let i = 0; i < aws.length; i++) {
+    const a = aws[i];
     // The same coroutine object or Future twice is one child (asyncio); a function is a
     // factory, so each occurrence starts its own task.
     let f = typeof a === 'function' ? undefined : seen.get(a);
@@ -628,8 +634,9 @@ export function gather(...args: unknown[]): Future<unknown[]> {
       f = ensureFuture(a as CoroLike<unknown>, loop ?? undefined);
       loop ??= f._loop;
       if (typeof a !== 'function') seen.set(a, f);
+      else factories++;
     }
-    children.push(f);
+    children[i] = f;
   }
   const outer = new GatheringFuture<unknown[]>(children, loop!);
   const nfuts = children.length;
@@ -665,15 +672,28 @@ export function gather(...args: unknown[]): Future<unknown[]> {
       else outer.setResult(results);
     }
   };
-  const unique = new Set(children);
-  for (const c of unique) c.addDoneCallback(onDone);
-  // A child awaited twice counts twice.
-  if (unique.size !== nfuts) {
-    const counts = new Map<Future<unknown>, number>();
-    for (const c of children) counts.set(c, (counts.get(c) ?? 0) + 1);
-    for (const [c, n] of counts) for (let i = 1; i < n; i++) c.addDoneCallback(onDone);
+  // Distinct arguments give distinct children, so the children are all distinct unless an
+  // argument repeated; then a child awaited twice counts twice.
+  if (seen.size + factories === nfuts) {
+    for (const c of children) c._addWaiter(new GatherWaiter(c, onDone));
+  } else {
+    for (const c of children) c.addDoneCallback(onDone);
   }
   return outer;
+}
+
+/** One child of a gather, queued when the child is done: one object instead of a Handle and its
+ * argument array per child. */
+class GatherWaiter implements Runnable {
+  readonly _cancelled = false;
+  constructor(
+    readonly fut: Future<unknown>,
+    readonly onDone: (f: Future<unknown>) => void,
+  ) {}
+
+  _run(): void {
+    this.onDone(this.fut);
+  }
 }
 
 // -------------------------------------------------------------------------------------------------
