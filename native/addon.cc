@@ -14,7 +14,7 @@
 #include "instance.h"
 #include "loop.h"
 #include "napi.h"
-#include "tcp.h"
+#include "io.h"
 
 namespace aloop {
 
@@ -77,7 +77,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function loop = NativeLoop::Define(env);
   instance->loop_constructor = Napi::Persistent(loop);
   exports.Set("Loop", loop);
-  exports.Set("Tcp", NativeTcp::Define(env));
+  exports.Set("Io", NativeIo::Define(env));
   exports.Set("errName", Napi::Function::New<ErrName>(env, "errName"));
 
   // The hot calls are plain N-API functions: no CallbackInfo object per call.

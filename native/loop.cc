@@ -137,7 +137,7 @@ void LoopCore::RunIteration() {
       return;
     }
     WriteDue();
-    if (tcp != nullptr) tcp->WriteEvents();
+    if (io != nullptr) io->WriteEvents();
     state_[kNext] = kNextStopped;
     state_[kInDispatch] = 1;
     {
@@ -158,7 +158,7 @@ void LoopCore::RunIteration() {
     }
     if (closed_) return;  // JS closed the loop during the iteration
     state_[kInDispatch] = 0;
-    if (tcp != nullptr) tcp->AfterIteration();
+    if (io != nullptr) io->AfterIteration();
     ApplyOps();
     const int32_t next = state_[kNext];
     if (next == kNextReady && chained < kMaxChained && uv_hrtime() - start < kChainNs) {
@@ -225,8 +225,8 @@ void LoopCore::Close() {
   instance_->closing++;
   callback_.Reset();
   for (auto& ref : buffers_) ref.Reset();
-  if (tcp != nullptr) tcp->CloseAll();
-  tcp_buffers_.clear();
+  if (io != nullptr) io->CloseAll();
+  io_buffers_.clear();
   if (async_context_ != nullptr) {
     napi_async_destroy(env_, async_context_);
     async_context_ = nullptr;
@@ -240,9 +240,9 @@ void LoopCore::OnClose(uv_handle_t* handle) {
   static_cast<LoopCore*>(handle->data)->HandleClosed();
 }
 
-void LoopCore::AttachTcp(TcpTable* table, std::initializer_list<Napi::Object> buffers) {
-  tcp = table;
-  for (const Napi::Object& b : buffers) tcp_buffers_.push_back(Napi::Persistent(b));
+void LoopCore::AttachIo(IoTable* table, std::initializer_list<Napi::Object> buffers) {
+  io = table;
+  for (const Napi::Object& b : buffers) io_buffers_.push_back(Napi::Persistent(b));
 }
 
 void LoopCore::HandleOpened() {

@@ -21,7 +21,7 @@
 
 #include "instance.h"
 #include "napi.h"
-#include "tcp.h"
+#include "io.h"
 #include "timer_wheel.h"
 
 namespace aloop {
@@ -44,9 +44,9 @@ class LoopCore {
   /** Stops and closes every handle; the core deletes itself once they are closed. Idempotent. */
   void Close();
   bool closed() const { return closed_; }
-  /** Gives the loop its TCP table (tcp.h) and the shared arrays the table writes into. */
-  void AttachTcp(TcpTable* table, std::initializer_list<Napi::Object> buffers);
-  /** A handle of this loop (a TCP socket) was opened / its close callback ran. */
+  /** Gives the loop its I/O table (io.h) and the shared arrays the table writes into. */
+  void AttachIo(IoTable* table, std::initializer_list<Napi::Object> buffers);
+  /** A handle of this loop (a socket or pipe) was opened / its close callback ran. */
   void HandleOpened();
   void HandleClosed();
 
@@ -54,11 +54,11 @@ class LoopCore {
   static uint64_t NowTick() { return uv_hrtime() / 1000; }
 
   NativeLoop* owner = nullptr;
-  /** TCP streams of this loop, once JS made its `Tcp` (owned; freed with the core). */
-  TcpTable* tcp = nullptr;
+  /** Sockets and pipes of this loop, once JS made its `Io` (owned; freed with the core). */
+  IoTable* io = nullptr;
 
  private:
-  ~LoopCore() { delete tcp; }
+  ~LoopCore() { delete io; }
 
   static void OnCheck(uv_check_t* handle);
   static void OnIdle(uv_idle_t* handle);
@@ -82,7 +82,7 @@ class LoopCore {
   napi_async_context async_context_ = nullptr;
   Napi::FunctionReference callback_;
   Napi::ObjectReference buffers_[4];
-  std::vector<Napi::ObjectReference> tcp_buffers_;
+  std::vector<Napi::ObjectReference> io_buffers_;
   int32_t* state_;
   int32_t* op_ids_;
   double* op_when_;

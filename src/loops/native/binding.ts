@@ -27,8 +27,11 @@ export interface NativeLoopHandle {
   close(): void;
 }
 
-/** @internal The TCP streams of one loop (native/tcp.h); ids and results as documented there. */
-export interface NativeTcpHandle {
+/**
+ * @internal The sockets and pipes of one loop (native/io.h); ids and results as documented there.
+ * Streams (TCP and pipes) share write/close/reading; the rest is per handle kind.
+ */
+export interface NativeIoHandle {
   /** Starts connecting; the id of the new socket, or a libuv error (< 0). */
   connect(host: string, family: 4 | 6, port: number, localHost: string | null, localPort: number, noDelay: boolean): number;
   /** Binds and listens; the id of the listener, or a libuv error (< 0). */
@@ -45,6 +48,12 @@ export interface NativeTcpHandle {
   setNoDelay(id: number, on: boolean): number;
   setKeepAlive(id: number, on: boolean, delaySeconds: number): number;
   address(id: number, peer: boolean): [string, number] | number;
+  /** Starts connecting to a Unix socket path; the id (the outcome comes as a CONNECT event). */
+  pipeConnect(path: string): number;
+  /** Binds a Unix socket path and listens; the id of the listener, or a libuv error (< 0). */
+  pipeListen(path: string, backlog: number): number;
+  /** The socket's (or peer's) path, '' when unnamed, or a libuv error. */
+  pipeAddress(id: number, peer: boolean): string | number;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
 }
@@ -65,7 +74,7 @@ export interface NativeBinding {
   readonly clock: Float64Array;
   /** libuv handles of this thread's native loops not yet closed. */
   openHandles(): number;
-  Tcp: new (loop: NativeLoopHandle, state: Int32Array, events: Int32Array, arena: Uint8Array) => NativeTcpHandle;
+  Io: new (loop: NativeLoopHandle, state: Int32Array, events: Int32Array, arena: Uint8Array) => NativeIoHandle;
   /** `[code, message]` of a libuv error number (uv_err_name, uv_strerror). */
   errName(errno: number): [string, string];
 }

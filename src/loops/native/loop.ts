@@ -16,17 +16,19 @@ import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, Next, OP_CAPACITY, S } from './shared.js';
 import type { StreamProtocol } from '../../protocols.js';
-import type { CreateConnectionOptions, CreateServerOptions, Server, Transport } from '../../transports.js';
+import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions, Server, Transport } from '../../transports.js';
 import type { Future } from '../../futures.js';
-import { TcpIo, createConnection } from './tcp.js';
+import { NativeIo } from './io.js';
+import { createUnixConnection, createUnixServer } from './pipe.js';
 import { createServer } from './server.js';
+import { createConnection } from './tcp.js';
 
 /** An asyncio event loop whose timers and scheduling run in the native addon. */
 export class NativeEventLoop extends BaseEventLoop {
   readonly #binding: NativeBinding;
-  /** TCP streams in C++ (made with the first connection or server). */
-  #io: TcpIo | null = null;
-  readonly #getIo = (): TcpIo => (this.#io ??= new TcpIo(this, this.#binding, this.#native));
+  /** Sockets and pipes in C++ (made with the first connection, server or endpoint). */
+  #io: NativeIo | null = null;
+  readonly #getIo = (): NativeIo => (this.#io ??= new NativeIo(this, this.#binding, this.#native));
   readonly #tick: () => void;
   readonly #clock: Float64Array;
   readonly #native: NativeLoopHandle;
@@ -135,7 +137,9 @@ export class NativeEventLoop extends BaseEventLoop {
     if (n + 1 === OP_CAPACITY) this.#native.flush();
   }
 
-  /** TCP on libuv streams in the addon (native/tcp.h) instead of node:net. */
+  // TCP and Unix sockets on libuv streams in the addon (native/io.h) instead of node:net.
+
+
   override createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
     if (this.isClosed()) throw new Error('Event loop is closed');
     return createConnection(this, this.#getIo, protocolFactory, host, port, options);
@@ -144,6 +148,16 @@ export class NativeEventLoop extends BaseEventLoop {
   override createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
     if (this.isClosed()) throw new Error('Event loop is closed');
     return createServer(this, this.#getIo, protocolFactory, host, port, options);
+  }
+
+  override createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
+    if (this.isClosed()) throw new Error('Event loop is closed');
+    return createUnixConnection(this, this.#getIo, protocolFactory, path, options);
+  }
+
+  override createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
+    if (this.isClosed()) throw new Error('Event loop is closed');
+    return createUnixServer(this, this.#getIo, protocolFactory, path, options);
   }
 
   protected _closeResources(): void {

@@ -1,7 +1,7 @@
 /**
- * Listening TCP servers of the native loop (asyncio's `Server`) on the addon's uv_tcp_t
- * listeners: one per resolved host address, with the behaviour of the node:net server
- * (loops/nodenet/server.ts). Connections are accepted in C++ as they arrive (TCP_NODELAY on,
+ * Listening servers of the native loop (asyncio's `Server`) on the addon's listeners: uv_tcp_t,
+ * one per resolved host address, or one uv_pipe_t for a Unix socket path (pipe.ts), with the
+ * behaviour of the node:net server (loops/nodenet/server.ts). Connections are accepted in C++ as they arrive (TCP_NODELAY on,
  * reading at once); those that arrive before `startServing()` wait, unserved, until then.
  */
 import * as net from 'node:net';
@@ -13,42 +13,43 @@ import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
 import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPort } from '../nodenet/util.js';
 import { lookupHost, type ResolvedAddr } from './resolve.js';
-import { Ev, NativeTcpTransport, type NativeTransportOwner, type TcpEndpoint, type TcpIo } from './tcp.js';
+import { Ev, type IoEndpoint, type NativeIo } from './io.js';
+import { NativeStreamTransport, type NativeTransportOwner } from './stream.js';
 
 /** One listening socket; `handle` is its id in the addon. */
-class NativeListener implements ServerSocket, TcpEndpoint {
+class NativeListener implements ServerSocket, IoEndpoint {
   readonly handle: number;
-  readonly #name: [string, number];
+  readonly #name: Address;
   readonly #server: NativeServer;
-  constructor(server: NativeServer, id: number, name: [string, number]) {
+  constructor(server: NativeServer, id: number, name: Address) {
     this.#server = server;
     this.handle = id;
     this.#name = name;
   }
   getsockname(): Address {
-    return [this.#name[0], this.#name[1]];
+    return typeof this.#name === 'string' ? this.#name : [this.#name[0], this.#name[1]];
   }
   _event(kind: number, a: number, b: number): void {
-    if (kind === Ev.accept) this.#server._onAccept(a);
+    if (kind === Ev.accept) this.#server._onAccept(a, typeof this.#name === 'string');
     else if (kind === Ev.error) this.#server._onAcceptError(a, b);
   }
 }
 
 export class NativeServer implements Server, NativeTransportOwner {
   readonly #loop: AbstractEventLoop;
-  readonly #io: TcpIo;
+  readonly #io: NativeIo;
   readonly #factory: () => StreamProtocol;
   #sockets: NativeListener[] = [];
   #serving = false;
   #closed = false;
-  readonly #transports = new Set<NativeTcpTransport>();
+  readonly #transports = new Set<NativeStreamTransport>();
   /** Accepted before `startServing()`. */
-  #pending: NativeTcpTransport[] = [];
+  #pending: NativeStreamTransport[] = [];
   #waiters: Future<void>[] | null = [];
   #serveForeverFut: Future<void> | null = null;
 
   /** @internal */
-  constructor(loop: AbstractEventLoop, io: TcpIo, factory: () => StreamProtocol) {
+  constructor(loop: AbstractEventLoop, io: NativeIo, factory: () => StreamProtocol) {
     this.#loop = loop;
     this.#io = io;
     this.#factory = factory;
@@ -57,17 +58,27 @@ export class NativeServer implements Server, NativeTransportOwner {
   /** @internal Listens on `addr`; throws the OS error (code, errno, syscall 'listen'). */
   _listen(addr: string, family: 4 | 6, port: number, backlog: number, ipv6Only: boolean): void {
     const io = this.#io;
-    const id = io.tcp.listen(addr, family, port, backlog, ipv6Only);
+    const id = io.native.listen(addr, family, port, backlog, ipv6Only);
     if (id < 0) throw io.error(id, 'listen', addr, port);
-    const name = io.tcp.address(id, false);
+    const name = io.native.address(id, false);
     const listener = new NativeListener(this, id, typeof name === 'number' ? [addr, port] : name);
     io.register(id, listener);
     this.#sockets.push(listener);
   }
 
+  /** @internal Listens on the Unix socket `path`; throws the OS error (syscall 'listen'). */
+  _listenUnix(path: string, backlog: number): void {
+    const io = this.#io;
+    const id = io.native.pipeListen(path, backlog);
+    if (id < 0) throw io.error(id, 'listen', path);
+    const listener = new NativeListener(this, id, path);
+    io.register(id, listener);
+    this.#sockets.push(listener);
+  }
+
   /** @internal A connection arrived on one of the listeners. */
-  _onAccept(id: number): void {
-    const t = new NativeTcpTransport(this.#loop, this.#io, id, this);
+  _onAccept(id: number, unix: boolean): void {
+    const t = new NativeStreamTransport(this.#loop, this.#io, id, this, unix);
     if (this.#closed) {
       t._discard();
       return;
@@ -83,7 +94,7 @@ export class NativeServer implements Server, NativeTransportOwner {
     this.#loop.callSoon(() => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception, server: this }));
   }
 
-  #accept(t: NativeTcpTransport): void {
+  #accept(t: NativeStreamTransport): void {
     if (this.#closed) {
       t._discard();
       return;
@@ -101,7 +112,7 @@ export class NativeServer implements Server, NativeTransportOwner {
   }
 
   /** @internal A connection of this server is gone. */
-  _detach(t: NativeTcpTransport): void {
+  _detach(t: NativeStreamTransport): void {
     this.#transports.delete(t);
     this.#maybeWakeup();
   }
@@ -173,7 +184,7 @@ export class NativeServer implements Server, NativeTransportOwner {
     this.#closed = true;
     this.#serving = false;
     // uv_close releases the listening fd at once: new connections are refused from here on.
-    for (const s of this.#sockets) this.#io.tcp.close(s.handle, 1);
+    for (const s of this.#sockets) this.#io.native.close(s.handle, 1);
     for (const t of this.#pending) t._discard();
     this.#pending = [];
     const sff = this.#serveForeverFut;
@@ -210,7 +221,7 @@ export class NativeServer implements Server, NativeTransportOwner {
 /** `loop.createServer` on the native loop. */
 export function createServer(
   loop: AbstractEventLoop,
-  getIo: () => TcpIo,
+  getIo: () => NativeIo,
   protocolFactory: () => StreamProtocol,
   host: string | string[] | null | undefined,
   port: number | null | undefined,

@@ -15,7 +15,7 @@ import { CancelledError } from '../../errors.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
 import { SocketTransport, type TransportOwner } from './socket.js';
-import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPath, checkPort, settleSoon, soon } from './util.js';
+import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkUnixPath, checkPort, settleSoon, soon } from './util.js';
 
 class ListeningSocket implements ServerSocket {
   readonly handle: net.Server;
@@ -299,7 +299,7 @@ export function createUnixServer(
   options?: CreateUnixServerOptions,
 ): Future<Server> {
   checkFactory(protocolFactory);
-  checkPath(path);
+  checkUnixPath(path);
   const opts = checkOptions<CreateUnixServerOptions>(options);
   const backlog = checkBacklog(opts.backlog);
   const startServing = checkBool(opts.startServing, 'startServing', true);

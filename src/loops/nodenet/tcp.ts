@@ -9,7 +9,7 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateConnectionOptions, Transport } from '../../transports.js';
 import { SocketTransport } from './socket.js';
-import { checkAddr, checkBool, checkFactory, checkFamily, checkHost, checkOptions, checkPath, checkPort, settleSoon, soon } from './util.js';
+import { checkAddr, checkBool, checkFactory, checkFamily, checkHost, checkOptions, checkUnixPath, checkPort, settleSoon, soon } from './util.js';
 
 export function createConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
@@ -45,7 +45,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   options?: object,
 ): Future<[Transport, P]> {
   checkFactory(protocolFactory);
-  checkPath(path);
+  checkUnixPath(path);
   checkOptions(options);
   const fut = loop.createFuture<[Transport, P]>();
   const socket = new net.Socket({ allowHalfOpen: true });

@@ -34,6 +34,21 @@ export function checkPath(path: unknown, name = 'path'): string {
   return path;
 }
 
+/** Bytes of a Unix socket path (sun_path less its NUL): 107 on Linux, 103 on the BSDs and macOS. */
+const MAX_UNIX_PATH = process.platform === 'linux' ? 107 : 103;
+
+/**
+ * A Unix socket path: a non-empty string that fits in sun_path. node:net (and libuv's plain bind)
+ * would cut a longer one short silently and bind another name; this refuses it instead.
+ */
+export function checkUnixPath(path: unknown, name = 'path'): string {
+  checkPath(path, name);
+  const n = Buffer.byteLength(path as string);
+  if (n > MAX_UNIX_PATH) throw new RangeError(`${name} is ${n} bytes long; a Unix socket path holds at most ${MAX_UNIX_PATH}`);
+  if ((path as string).includes('\0')) throw new RangeError(`${name} must not contain NUL characters`);
+  return path as string;
+}
+
 export function checkOptions<T extends object>(opts: unknown, name = 'options'): Partial<T> {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object') throw new TypeError(`${name} must be an object, not ${describe(opts)}`);

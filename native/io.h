@@ -1,0 +1,218 @@
+// Sockets and pipes of the native loop: one IoTable per loop holds every libuv I/O handle JS
+// opened on it (src/loops/native/io.ts is the JS half). The code is one file per handle kind:
+//
+//   io.cc      ids, the event records, the read arena, closing, the JS class `Io`
+//   stream.cc  reading, writing, shutdown and close of streams (uv_tcp_t and uv_pipe_t alike)
+//   tcp.cc     TCP: connect, listen, accept, options, addresses
+//   pipe.cc    Unix domain sockets (uv_pipe_t): connect, listen, accept, addresses
+//   udp.cc     UDP (uv_udp_t): bind, connect, send, receive
+//
+// One IoTable per loop. Handles are named by ids `slot | generation << 20`: a stale id (its
+// handle closed, the slot reused) matches nothing, so a late call from JS is a no-op.
+//
+// Events go the batched way (DESIGN.md "The boundary"): libuv callbacks append records to
+// `events_`; before each JS iteration the loop copies them into the shared `events` Int32Array
+// (4 ints a record: id, kind, a, b) and JS consumes them all while it collects ready work. Read
+// bytes land in the shared `arena` (a Uint8Array JS copies out of at the same time); a READ
+// record says where (a = offset, b = length). The arena is reused after every iteration; a socket
+// that finds it full stops reading until then (backpressure, never a drop).
+//
+// Writes: uv_try_write at once; only the remainder is copied and queued with uv_write.
+#ifndef ALOOP_IO_H_
+#define ALOOP_IO_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "napi.h"
+
+namespace aloop {
+
+class LoopCore;
+
+/** Event kinds (mirrored in src/loops/native/io.ts). */
+enum IoEvent : int32_t {
+  kEvRead = 1,      // a = arena offset, b = length
+  kEvEof = 2,       // the peer sent FIN
+  kEvError = 3,     // a = libuv error (negative), b = syscall (IoSyscall)
+  kEvClosed = 4,    // the handle is closed and gone; the id is dead
+  kEvConnect = 5,   // a = status (0 or a libuv error)
+  kEvAccept = 6,    // id = the listener, a = the new connection's id
+  kEvDrained = 7,   // the write queue fell to the watched low-water mark; a = bytes queued
+  kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (udp.cc), b = its payload length
+  kEvSent = 9,      // UDP: a send finished; a = status, b = bytes still queued in sends
+};
+
+enum IoSyscall : int32_t {
+  kSysRead = 1,
+  kSysWrite = 2,
+  kSysConnect = 3,
+  kSysAccept = 4,
+  kSysShutdown = 5,
+  kSysRecv = 6,
+  kSysSend = 7,
+};
+
+enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2 };
+
+/** One read takes at most this much of the arena (libuv suggests 64 KiB). */
+constexpr size_t kMaxRead = 64 * 1024;
+/** Below this much free arena a handle waits for the next iteration instead of reading. */
+constexpr size_t kMinRead = 4 * 1024;
+
+/** Indexes into the I/O state Int32Array. */
+enum IoStateIndex { kEvCount = 0, kEvMore = 1, kIoStateLength = 4 };
+
+class IoTable;
+
+/** One libuv handle JS opened; owned by its table, freed in its close callback. */
+struct IoHandle {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_udp_t udp;
+  } uv;
+  IoTable* table;
+  int32_t id;
+  HandleKind kind;
+  bool listener;
+  bool connected = false;
+  bool js_reading = true;  // JS has not paused reading
+  bool reading = false;    // uv_read_start (uv_udp_recv_start) is in effect
+  bool starved = false;    // the arena was full
+  bool eof = false;
+  bool shut = false;       // uv_shutdown requested (writeEof or close)
+  bool shut_done = false;
+  bool close_requested = false;
+  bool closing = false;    // uv_close called
+  size_t queued = 0;       // bytes in writes (sends) libuv has not finished
+  int64_t drain_at = -1;
+  uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req;
+
+  uv_stream_t* stream() { return &uv.stream; }
+};
+
+class IoTable {
+ public:
+  IoTable(LoopCore* core, uv_loop_t* uv, int32_t* state, int32_t* events, size_t event_capacity, uint8_t* arena,
+          size_t arena_size);
+
+  /** Writes the next chunk of event records into the shared array; returns how many. */
+  int32_t WriteEvents();
+  /** JS has consumed every event and copied the arena out: reuse it, restart starved reads. */
+  void AfterIteration();
+  bool HasEvents() const { return !events_.empty(); }
+  /** Closes every handle (the loop is closing). */
+  void CloseAll();
+
+  // Calls from JS (validated there). Each returns >= 0 or a libuv error code.
+
+  // Streams (stream.cc).
+  int32_t Write(int32_t id, const uint8_t* data, size_t len);
+  int32_t Queued(int32_t id);
+  void WatchDrain(int32_t id, int32_t low);
+  int32_t Shutdown(int32_t id);
+  /** mode 0: flush, FIN, then close; 1: close now (abort); 2: close with RST (TCP). */
+  void Close(int32_t id, int mode);
+  void SetReading(int32_t id, bool on);
+
+  // TCP (tcp.cc).
+  int32_t Connect(const char* host, int family, int port, const char* local_host, int local_port, bool nodelay);
+  int32_t Listen(const char* host, int family, int port, int backlog, bool ipv6only);
+  int32_t SetNoDelay(int32_t id, bool on);
+  int32_t SetKeepAlive(int32_t id, bool on, int delay);
+  /** [host, port] of the socket (or peer), or a libuv error code. */
+  Napi::Value Address(Napi::Env env, int32_t id, bool peer);
+
+  // Unix domain sockets (pipe.cc).
+  int32_t PipeConnect(const char* path);
+  int32_t PipeListen(const char* path, int backlog);
+  /** The socket's (or peer's) path, or a libuv error code. */
+  Napi::Value PipeAddress(Napi::Env env, int32_t id, bool peer);
+
+  LoopCore* core;
+
+ private:
+  friend class NativeIo;
+  struct Record {
+    int32_t id, kind, a, b;
+  };
+
+  IoHandle* Get(int32_t id);
+  IoHandle* NewHandle(HandleKind kind, bool listener);
+  void Emit(int32_t id, int32_t kind, int32_t a = 0, int32_t b = 0);
+  void Fail(IoHandle* h, int err, int32_t syscall);
+  void StartClose(IoHandle* h, bool reset = false);
+  void UpdateReading(IoHandle* h);
+  void MaybeFinish(IoHandle* h);
+  /** A new connection on listener `s` (TCP or pipe): accept it, start reading, tell JS. */
+  void Accept(IoHandle* s, int status);
+  /** A free piece of the arena of at most `max` bytes, or an empty buffer when it is full. */
+  uv_buf_t ArenaSlice(size_t max);
+
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnConnect(uv_connect_t* req, int status);
+  static void OnConnection(uv_stream_t* server, int status);
+  static void OnClose(uv_handle_t* handle);
+
+  uv_loop_t* uv_;
+  int32_t* state_;
+  int32_t* events_out_;
+  size_t event_capacity_;
+  uint8_t* arena_;
+  size_t arena_size_;
+  size_t arena_used_ = 0;
+  std::vector<Record> events_;
+  size_t events_pos_ = 0;
+  std::vector<IoHandle*> slots_;
+  std::vector<uint32_t> generations_;
+  std::vector<int32_t> free_;
+  /** Handles that stopped reading because the arena was full. */
+  std::vector<int32_t> starved_;
+};
+
+/** `binding.Io`: the JS object that reaches a loop's IoTable. */
+class NativeIo : public Napi::ObjectWrap<NativeIo> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeIo(const Napi::CallbackInfo& info);
+
+ private:
+  IoTable* Table();
+  // io.cc
+  Napi::Value More(const Napi::CallbackInfo& info);
+  // stream.cc
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Queued(const Napi::CallbackInfo& info);
+  Napi::Value WatchDrain(const Napi::CallbackInfo& info);
+  Napi::Value Shutdown(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value SetReading(const Napi::CallbackInfo& info);
+  // tcp.cc
+  Napi::Value Connect(const Napi::CallbackInfo& info);
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
+  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
+  Napi::Value Address(const Napi::CallbackInfo& info);
+  // pipe.cc
+  Napi::Value PipeConnect(const Napi::CallbackInfo& info);
+  Napi::Value PipeListen(const Napi::CallbackInfo& info);
+  Napi::Value PipeAddress(const Napi::CallbackInfo& info);
+
+  Napi::ObjectReference loop_;
+};
+
+/** [code, message] of a libuv error (uv_err_name, uv_strerror). */
+Napi::Value ErrName(const Napi::CallbackInfo& info);
+
+}  // namespace aloop
+
+#endif  // ALOOP_IO_H_

@@ -1,0 +1,93 @@
+/**
+ * The I/O half of the native loop: the addon's `Io` (native/io.h: every socket and pipe of the
+ * loop) and the dispatch of its event records.
+ *
+ * C++ never calls JS per event: libuv callbacks append records (id, kind, a, b) that reach JS
+ * with the loop's one call per iteration; `NativeIo.collect` (run first in `_collectReady`) hands
+ * each to its endpoint (a transport, a listener, a datagram endpoint), which queues it and
+ * schedules its own work on the loop. Read bytes arrive in a shared arena C++ reuses after the
+ * iteration, so they are copied out at once.
+ */
+import type { AbstractEventLoop } from '../../events.js';
+import type { NativeBinding, NativeIoHandle, NativeLoopHandle } from './binding.js';
+
+/** Event kinds (native/io.h `IoEvent`). */
+export const Ev = { read: 1, eof: 2, error: 3, closed: 4, connect: 5, accept: 6, drained: 7, datagram: 8, sent: 9 } as const;
+const SYSCALLS = ['', 'read', 'write', 'connect', 'accept', 'shutdown', 'recv', 'send'];
+
+/** Something that receives a handle's event records (a transport, a listener, an endpoint). */
+export interface IoEndpoint {
+  _event(kind: number, a: number, b: number): void;
+}
+
+/** A Node-style system error: `code`, `errno` (negative, as Node's), `syscall`, and a JS stack. */
+export function uvError(binding: NativeBinding, errno: number, syscall: string, host?: string, port?: number): NodeJS.ErrnoException {
+  const [code, text] = binding.errName(errno);
+  const where = host === undefined ? '' : port === undefined ? ` ${host}` : ` ${host}:${port}`;
+  const e = new Error(`${syscall} ${code}${where}`) as NodeJS.ErrnoException & { address?: string; port?: number; description?: string };
+  e.code = code;
+  e.errno = errno;
+  e.syscall = syscall;
+  if (host !== undefined) e.address = host;
+  if (port !== undefined) e.port = port;
+  e.description = text;
+  return e;
+}
+
+/** Read bytes handed over per iteration before a socket waits for the next one. */
+const ARENA_SIZE = 1 << 20;
+/** Event records (4 ints each) per chunk; more costs one `more()` call per chunk. */
+const EVENT_CAPACITY = 4096;
+
+/** @internal The I/O half of one native loop: the addon's `Io` and the event dispatch. */
+export class NativeIo {
+  readonly loop: AbstractEventLoop;
+  readonly binding: NativeBinding;
+  readonly native: NativeIoHandle;
+  readonly #state = new Int32Array(4);
+  readonly #events = new Int32Array(EVENT_CAPACITY * 4);
+  readonly #arena = new Uint8Array(ARENA_SIZE);
+  readonly #endpoints = new Map<number, IoEndpoint>();
+
+  constructor(loop: AbstractEventLoop, binding: NativeBinding, native: NativeLoopHandle) {
+    this.loop = loop;
+    this.binding = binding;
+    this.native = new binding.Io(native, this.#state, this.#events, this.#arena);
+  }
+
+  register(id: number, e: IoEndpoint): void {
+    this.#endpoints.set(id, e);
+  }
+
+  /** A copy of arena bytes (the arena is reused after this iteration). */
+  bytes(off: number, len: number): Buffer {
+    const b = Buffer.allocUnsafe(len);
+    b.set(this.#arena.subarray(off, off + len));
+    return b;
+  }
+
+  /** Hands this iteration's event records to their endpoints (in arrival order). */
+  collect(): void {
+    const state = this.#state;
+    let n = state[0]!;
+    if (n === 0) return;
+    const ev = this.#events;
+    const endpoints = this.#endpoints;
+    for (;;) {
+      for (let i = 0; i < n * 4; i += 4) {
+        const id = ev[i]!;
+        const kind = ev[i + 1]!;
+        const e = endpoints.get(id);
+        if (kind === Ev.closed) endpoints.delete(id);
+        if (e !== undefined) e._event(kind, ev[i + 2]!, ev[i + 3]!);
+      }
+      if (state[1] === 0) break;
+      n = this.native.more();
+    }
+    state[0] = 0;
+  }
+
+  error(errno: number, syscall: number | string, host?: string, port?: number): NodeJS.ErrnoException {
+    return uvError(this.binding, errno, typeof syscall === 'string' ? syscall : (SYSCALLS[syscall] ?? 'unknown'), host, port);
+  }
+}
