@@ -1,5 +1,5 @@
 /**
- * TCP beyond test/net.test.ts, aimed at the native loop's transports (native/tcp.h): many
+ * TCP (and Unix socket handles) beyond test/net.test.ts, aimed at the native loop's transports (native/io.h): many
  * sockets reading at once (the shared read arena fills up and sockets wait for the next
  * iteration), bytes queued in C++, OS errors as Node errors, loop.close() with live sockets, and
  * whether sockets keep the process alive. The bodies run on every loop; the handle counts and
@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as util from 'node:util';
@@ -223,6 +224,36 @@ describe.runIf(available)('native TCP handles', () => {
     expect(b.openHandles()).toBeGreaterThan(before + 3 + 5);
     loop.close();
     expect(await settle(before)).toBe(before);
+  });
+
+  test('Unix sockets are uv_pipe_t handles of the loop: closed after use and by loop.close()', async () => {
+    const b = getBinding();
+    const before = await settle(0);
+    const p = path.join(os.tmpdir(), `aloop-handles-${process.pid}.sock`);
+    const loop = new native.NativeEventLoop();
+    await loop.runUntilComplete(async () => {
+      const server = await loop.createUnixServer(echoFactory, p);
+      // The listener is the addon's: the loop's 3 handles and this one.
+      expect(b.openHandles()).toBe(before + 4);
+      const [tr, sink] = await loop.createUnixConnection(() => new Sink(), p);
+      expect(tr.getExtraInfo('socket')).not.toHaveProperty('setNoDelay');
+      tr.write(Buffer.from('x'));
+      tr.writeEof();
+      expect((await sink.done).toString()).toBe('x');
+      server.close();
+      await server.waitClosed();
+    });
+    expect(await settle(before + 3)).toBe(before + 3);
+    await loop.runUntilComplete(async () => {
+      await loop.createUnixServer(echoFactory, p);
+      await aio.gather(Array.from({ length: 3 }, () => () => loop.createUnixConnection(() => new Sink(), p)));
+      await aio.sleep(0.02); // the server side accepts them
+    });
+    expect(b.openHandles()).toBeGreaterThanOrEqual(before + 3 + 1 + 6);
+    loop.close();
+    expect(await settle(before)).toBe(before);
+    // libuv removes the socket file when the listener closes.
+    expect(existsSync(p)).toBe(false);
   });
 
   const dist = pathToFileURL(path.join(root, 'dist', 'native.js')).href;
