@@ -1,16 +1,17 @@
 /**
  * Listening servers of the native loop (asyncio's `Server`) on the addon's listeners: uv_tcp_t,
- * one per resolved host address, or one uv_pipe_t for a Unix socket path (pipe.ts), with the
- * behaviour of the node:net server (loops/nodenet/server.ts). Connections are accepted in C++ as they arrive (TCP_NODELAY on,
+ * one per resolved host address, or one uv_pipe_t for a Unix socket path (pipe.ts). What a
+ * server does with its connections is shared with the node:net server (loops/server.ts); this
+ * file adds the listeners. Connections are accepted in C++ as they arrive (TCP_NODELAY on,
  * reading at once); those that arrive before `startServing()` wait, unserved, until then.
  */
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import { describe } from '../../events.js';
 import type { Future } from '../../futures.js';
-import { CancelledError } from '../../errors.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
+import { BaseServer } from '../server.js';
 import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPort } from '../nodenet/util.js';
 import { lookupHost, type ResolvedAddr } from './resolve.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
@@ -35,24 +36,13 @@ class NativeListener implements ServerSocket, IoEndpoint {
   }
 }
 
-export class NativeServer implements Server, NativeTransportOwner {
-  readonly #loop: AbstractEventLoop;
+export class NativeServer extends BaseServer<NativeStreamTransport, NativeListener> implements NativeTransportOwner {
   readonly #io: NativeIo;
-  readonly #factory: () => StreamProtocol;
-  #sockets: NativeListener[] = [];
-  #serving = false;
-  #closed = false;
-  readonly #transports = new Set<NativeStreamTransport>();
-  /** Accepted before `startServing()`. */
-  #pending: NativeStreamTransport[] = [];
-  #waiters: Future<void>[] | null = [];
-  #serveForeverFut: Future<void> | null = null;
 
   /** @internal */
   constructor(loop: AbstractEventLoop, io: NativeIo, factory: () => StreamProtocol) {
-    this.#loop = loop;
+    super(loop, factory);
     this.#io = io;
-    this.#factory = factory;
   }
 
   /** @internal Listens on `addr`; throws the OS error (code, errno, syscall 'listen'). */
@@ -63,7 +53,7 @@ export class NativeServer implements Server, NativeTransportOwner {
     const name = io.native.address(id, false);
     const listener = new NativeListener(this, id, typeof name === 'number' ? [addr, port] : name);
     io.register(id, listener);
-    this.#sockets.push(listener);
+    this._addSocket(listener);
   }
 
   /** @internal Listens on the Unix socket `path`; throws the OS error (syscall 'listen'). */
@@ -73,148 +63,28 @@ export class NativeServer implements Server, NativeTransportOwner {
     if (id < 0) throw io.error(id, 'listen', path);
     const listener = new NativeListener(this, id, path);
     io.register(id, listener);
-    this.#sockets.push(listener);
+    this._addSocket(listener);
   }
 
   /** @internal A connection arrived on one of the listeners. */
   _onAccept(id: number, unix: boolean): void {
-    const t = new NativeStreamTransport(this.#loop, this.#io, id, this, unix);
-    if (this.#closed) {
+    const t = new NativeStreamTransport(this.getLoop(), this.#io, id, this, unix);
+    if (this._isClosed()) {
       t._discard();
       return;
     }
     t._cacheAddresses();
-    if (this.#serving) this.#loop.callSoon(() => this.#accept(t));
-    else this.#pending.push(t);
+    this._accepted(t);
   }
 
-  /** @internal Errors after listening (EMFILE on accept, ...) go to the exception handler, as asyncio logs them. */
+  /** @internal An accept failed (EMFILE, ...). */
   _onAcceptError(errno: number, syscall: number): void {
-    const exception = this.#io.error(errno, syscall);
-    this.#loop.callSoon(() => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception, server: this }));
+    this._acceptFailed(this.#io.error(errno, syscall));
   }
 
-  #accept(t: NativeStreamTransport): void {
-    if (this.#closed) {
-      t._discard();
-      return;
-    }
-    let protocol: StreamProtocol;
-    try {
-      protocol = this.#factory();
-    } catch (exception) {
-      t._discard();
-      this.#loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception, server: this });
-      return;
-    }
-    this.#transports.add(t);
-    t._start(protocol);
-  }
-
-  /** @internal A connection of this server is gone. */
-  _detach(t: NativeStreamTransport): void {
-    this.#transports.delete(t);
-    this.#maybeWakeup();
-  }
-
-  #maybeWakeup(): void {
-    if (!this.#closed || this.#transports.size > 0 || this.#waiters === null) return;
-    const waiters = this.#waiters;
-    this.#waiters = null;
-    for (const w of waiters) if (!w.done()) w.setResult(undefined);
-  }
-
-  getLoop(): AbstractEventLoop {
-    return this.#loop;
-  }
-
-  isServing(): boolean {
-    return this.#serving && !this.#closed;
-  }
-
-  get sockets(): readonly ServerSocket[] {
-    return this.#closed ? [] : this.#sockets.slice();
-  }
-
-  /** @internal */
-  _startServing(): void {
-    if (this.#serving || this.#closed) return;
-    this.#serving = true;
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const t of pending) this.#loop.callSoon(() => this.#accept(t));
-  }
-
-  startServing(): Future<void> {
-    if (this.#closed) throw new Error(`server ${this} is closed`);
-    this._startServing();
-    const fut = this.#loop.createFuture<void>();
-    fut.setResult(undefined);
-    return fut;
-  }
-
-  serveForever(): Future<void> {
-    if (this.#serveForeverFut !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
-    if (this.#closed) throw new Error(`server ${this} is closed`);
-    this._startServing();
-    const inner = (this.#serveForeverFut = this.#loop.createFuture<void>());
-    const self = this;
-    return this.#loop.createTask(function* () {
-      try {
-        yield* inner;
-      } catch (e) {
-        if (e instanceof CancelledError) {
-          try {
-            self.close();
-            yield* self.waitClosed();
-          } finally {
-            // eslint-disable-next-line no-unsafe-finally
-            throw e;
-          }
-        }
-        throw e;
-      } finally {
-        self.#serveForeverFut = null;
-      }
-    });
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#serving = false;
+  protected _closeSocket(s: NativeListener): void {
     // uv_close releases the listening fd at once: new connections are refused from here on.
-    for (const s of this.#sockets) this.#io.native.close(s.handle, 1);
-    for (const t of this.#pending) t._discard();
-    this.#pending = [];
-    const sff = this.#serveForeverFut;
-    if (sff !== null && !sff.done()) sff.cancel();
-    this.#maybeWakeup();
-  }
-
-  closeClients(): void {
-    for (const t of [...this.#transports]) t.close();
-  }
-
-  abortClients(): void {
-    for (const t of [...this.#transports]) t.abort();
-  }
-
-  waitClosed(): Future<void> {
-    const fut = this.#loop.createFuture<void>();
-    if (this.#waiters === null) fut.setResult(undefined);
-    else this.#waiters.push(fut);
-    return fut;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    await this.waitClosed();
-  }
-
-  toString(): string {
-    const names = this.#sockets.map((s) => JSON.stringify(s.getsockname())).join(', ');
-    return `<Server sockets=(${names})>`;
+    this.#io.native.close(s.handle, 1);
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * Listening servers over node:net (asyncio's `Server`): `createServer` for TCP, one listening
- * socket per resolved host address, and `createUnixServer`.
+ * socket per resolved host address, and `createUnixServer`. What a server does with its
+ * connections is shared with the native loop's server (loops/server.ts); this file adds the
+ * node:net listening sockets.
  *
  * Node binds and listens in one step, so a server made with `startServing: false` is already
  * listening; connections that arrive before `startServing()` wait, unserved, until then.
@@ -11,11 +13,11 @@ import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import { describe } from '../../events.js';
 import type { Future } from '../../futures.js';
-import { CancelledError } from '../../errors.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
+import { BaseServer } from '../server.js';
 import { SocketTransport, type TransportOwner } from './socket.js';
-import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkUnixPath, checkPort, settleSoon, soon } from './util.js';
+import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkUnixPath, checkPort, settleSoon } from './util.js';
 
 class ListeningSocket implements ServerSocket {
   readonly handle: net.Server;
@@ -29,23 +31,12 @@ class ListeningSocket implements ServerSocket {
   }
 }
 
-export class NodeServer implements Server, TransportOwner {
-  readonly #loop: AbstractEventLoop;
-  readonly #factory: () => StreamProtocol;
+export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> implements TransportOwner {
   readonly #unixPath: string | null;
-  #sockets: ListeningSocket[] = [];
-  #serving = false;
-  #closed = false;
-  readonly #transports = new Set<SocketTransport>();
-  /** Accepted before `startServing()`. */
-  #pending: SocketTransport[] = [];
-  #waiters: Future<void>[] | null = [];
-  #serveForeverFut: Future<void> | null = null;
 
   /** @internal */
   constructor(loop: AbstractEventLoop, factory: () => StreamProtocol, unixPath: string | null) {
-    this.#loop = loop;
-    this.#factory = factory;
+    super(loop, factory);
     this.#unixPath = unixPath;
   }
 
@@ -60,145 +51,23 @@ export class NodeServer implements Server, TransportOwner {
   _addListening(srv: net.Server): void {
     const a = srv.address();
     const name: Address = typeof a === 'string' ? a : a === null ? '' : [a.address, a.port];
-    this.#sockets.push(new ListeningSocket(srv, name));
-    // Errors after listening (EMFILE on accept, ...) go to the exception handler, as asyncio logs them.
-    srv.on('error', (err) => {
-      soon(this.#loop, () => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception: err, server: this }));
-    });
+    this._addSocket(new ListeningSocket(srv, name));
+    srv.on('error', (err) => this._acceptFailed(err));
   }
 
   #onConnection(socket: net.Socket): void {
-    if (this.#closed) {
+    if (this._isClosed()) {
       socket.destroy();
       return;
     }
-    const t = new SocketTransport(this.#loop, socket, this, this.#unixPath !== null);
+    const t = new SocketTransport(this.getLoop(), socket, this, this.#unixPath !== null);
     if (this.#unixPath !== null) t._setUnixNames(this.#unixPath, '');
     else t._cacheAddresses();
-    if (this.#serving) soon(this.#loop, () => this.#accept(t), () => t._discard());
-    else this.#pending.push(t);
+    this._accepted(t);
   }
 
-  #accept(t: SocketTransport): void {
-    if (this.#closed) {
-      t._discard();
-      return;
-    }
-    let protocol: StreamProtocol;
-    try {
-      protocol = this.#factory();
-    } catch (exception) {
-      t._discard();
-      this.#loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception, server: this });
-      return;
-    }
-    this.#transports.add(t);
-    t._start(protocol);
-  }
-
-  /** @internal A connection of this server is gone. */
-  _detach(t: SocketTransport): void {
-    this.#transports.delete(t);
-    this.#maybeWakeup();
-  }
-
-  #maybeWakeup(): void {
-    if (!this.#closed || this.#transports.size > 0 || this.#waiters === null) return;
-    const waiters = this.#waiters;
-    this.#waiters = null;
-    for (const w of waiters) if (!w.done()) w.setResult(undefined);
-  }
-
-  getLoop(): AbstractEventLoop {
-    return this.#loop;
-  }
-
-  isServing(): boolean {
-    return this.#serving && !this.#closed;
-  }
-
-  get sockets(): readonly ServerSocket[] {
-    return this.#closed ? [] : this.#sockets.slice();
-  }
-
-  /** @internal */
-  _startServing(): void {
-    if (this.#serving || this.#closed) return;
-    this.#serving = true;
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const t of pending) this.#loop.callSoon(() => this.#accept(t));
-  }
-
-  startServing(): Future<void> {
-    if (this.#closed) throw new Error(`server ${this} is closed`);
-    this._startServing();
-    const fut = this.#loop.createFuture<void>();
-    fut.setResult(undefined);
-    return fut;
-  }
-
-  serveForever(): Future<void> {
-    if (this.#serveForeverFut !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
-    if (this.#closed) throw new Error(`server ${this} is closed`);
-    this._startServing();
-    const inner = (this.#serveForeverFut = this.#loop.createFuture<void>());
-    const self = this;
-    return this.#loop.createTask(function* () {
-      try {
-        yield* inner;
-      } catch (e) {
-        if (e instanceof CancelledError) {
-          try {
-            self.close();
-            yield* self.waitClosed();
-          } finally {
-            // eslint-disable-next-line no-unsafe-finally
-            throw e;
-          }
-        }
-        throw e;
-      } finally {
-        self.#serveForeverFut = null;
-      }
-    });
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#serving = false;
-    for (const s of this.#sockets) s.handle.close();
-    for (const t of this.#pending) t._discard();
-    this.#pending = [];
-    const sff = this.#serveForeverFut;
-    if (sff !== null && !sff.done()) sff.cancel();
-    this.#maybeWakeup();
-  }
-
-  closeClients(): void {
-    for (const t of [...this.#transports]) t.close();
-  }
-
-  abortClients(): void {
-    for (const t of [...this.#transports]) t.abort();
-  }
-
-  waitClosed(): Future<void> {
-    const fut = this.#loop.createFuture<void>();
-    if (this.#waiters === null) fut.setResult(undefined);
-    else this.#waiters.push(fut);
-    return fut;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    await this.waitClosed();
-  }
-
-  toString(): string {
-    const names = this.#sockets.map((s) => JSON.stringify(s.getsockname())).join(', ');
-    return `<Server sockets=(${names})>`;
+  protected _closeSocket(s: ListeningSocket): void {
+    s.handle.close();
   }
 }
 

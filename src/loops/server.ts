@@ -1,0 +1,192 @@
+/**
+ * What the listening servers of both loops share (asyncio's `Server`): serving, the connections
+ * accepted before `startServing()`, `serveForever`, closing and the bookkeeping `waitClosed`
+ * waits on, and the accept path that makes each connection's protocol.
+ *
+ * A loop's server adds how it listens and how it closes a listening socket (`_closeSocket`), and
+ * hands each connection it accepts, already wrapped in a transport, to `_accepted`:
+ * nodenet/server.ts over node:net, native/server.ts over the addon's listeners.
+ */
+import type { AbstractEventLoop } from '../events.js';
+import type { Future } from '../futures.js';
+import { CancelledError } from '../errors.js';
+import type { StreamProtocol } from '../protocols.js';
+import type { Server, ServerSocket } from '../transports.js';
+import { soon } from './nodenet/util.js';
+
+/** What a server needs of the transports it accepts (see stream-transport.ts). */
+export interface ServedTransport {
+  /** Attaches the protocol; `connectionMade` follows on the loop. */
+  _start(protocol: StreamProtocol): void;
+  /** Closes the connection without a protocol (it was never started). */
+  _discard(): void;
+  close(): void;
+  abort(): void;
+}
+
+export abstract class BaseServer<T extends ServedTransport, S extends ServerSocket> implements Server {
+  readonly #loop: AbstractEventLoop;
+  readonly #factory: () => StreamProtocol;
+  #sockets: S[] = [];
+  #serving = false;
+  #closed = false;
+  readonly #transports = new Set<T>();
+  /** Accepted before `startServing()`. */
+  #pending: T[] = [];
+  #waiters: Future<void>[] | null = [];
+  #serveForeverFut: Future<void> | null = null;
+
+  constructor(loop: AbstractEventLoop, factory: () => StreamProtocol) {
+    this.#loop = loop;
+    this.#factory = factory;
+  }
+
+  /** Stops listening on `socket` (`close()` calls it for each). */
+  protected abstract _closeSocket(socket: S): void;
+
+  /** @internal `socket` is listening. */
+  protected _addSocket(socket: S): void {
+    this.#sockets.push(socket);
+  }
+
+  /** @internal True once `close()` was called. */
+  protected _isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * @internal A connection arrived (while open: see `_isClosed`): it is served on the loop now, or
+   * waits for `startServing()`.
+   */
+  protected _accepted(t: T): void {
+    if (this.#serving) soon(this.#loop, () => this.#accept(t), () => t._discard());
+    else this.#pending.push(t);
+  }
+
+  /** @internal Errors after listening (EMFILE on accept, ...) go to the exception handler, as asyncio logs them. */
+  protected _acceptFailed(exception: unknown): void {
+    soon(this.#loop, () => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception, server: this }));
+  }
+
+  #accept(t: T): void {
+    if (this.#closed) {
+      t._discard();
+      return;
+    }
+    let protocol: StreamProtocol;
+    try {
+      protocol = this.#factory();
+    } catch (exception) {
+      t._discard();
+      this.#loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception, server: this });
+      return;
+    }
+    this.#transports.add(t);
+    t._start(protocol);
+  }
+
+  /** @internal A connection of this server is gone. */
+  _detach(t: T): void {
+    this.#transports.delete(t);
+    this.#maybeWakeup();
+  }
+
+  #maybeWakeup(): void {
+    if (!this.#closed || this.#transports.size > 0 || this.#waiters === null) return;
+    const waiters = this.#waiters;
+    this.#waiters = null;
+    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+  }
+
+  getLoop(): AbstractEventLoop {
+    return this.#loop;
+  }
+
+  isServing(): boolean {
+    return this.#serving && !this.#closed;
+  }
+
+  get sockets(): readonly ServerSocket[] {
+    return this.#closed ? [] : this.#sockets.slice();
+  }
+
+  /** @internal */
+  _startServing(): void {
+    if (this.#serving || this.#closed) return;
+    this.#serving = true;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const t of pending) this.#loop.callSoon(() => this.#accept(t));
+  }
+
+  startServing(): Future<void> {
+    if (this.#closed) throw new Error(`server ${this} is closed`);
+    this._startServing();
+    const fut = this.#loop.createFuture<void>();
+    fut.setResult(undefined);
+    return fut;
+  }
+
+  serveForever(): Future<void> {
+    if (this.#serveForeverFut !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
+    if (this.#closed) throw new Error(`server ${this} is closed`);
+    this._startServing();
+    const inner = (this.#serveForeverFut = this.#loop.createFuture<void>());
+    const self = this;
+    return this.#loop.createTask(function* () {
+      try {
+        yield* inner;
+      } catch (e) {
+        if (e instanceof CancelledError) {
+          try {
+            self.close();
+            yield* self.waitClosed();
+          } finally {
+            // eslint-disable-next-line no-unsafe-finally
+            throw e;
+          }
+        }
+        throw e;
+      } finally {
+        self.#serveForeverFut = null;
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#serving = false;
+    for (const s of this.#sockets) this._closeSocket(s);
+    for (const t of this.#pending) t._discard();
+    this.#pending = [];
+    const sff = this.#serveForeverFut;
+    if (sff !== null && !sff.done()) sff.cancel();
+    this.#maybeWakeup();
+  }
+
+  closeClients(): void {
+    for (const t of [...this.#transports]) t.close();
+  }
+
+  abortClients(): void {
+    for (const t of [...this.#transports]) t.abort();
+  }
+
+  waitClosed(): Future<void> {
+    const fut = this.#loop.createFuture<void>();
+    if (this.#waiters === null) fut.setResult(undefined);
+    else this.#waiters.push(fut);
+    return fut;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  toString(): string {
+    const names = this.#sockets.map((s) => JSON.stringify(s.getsockname())).join(', ');
+    return `<Server sockets=(${names})>`;
+  }
+}
