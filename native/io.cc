@@ -115,16 +115,26 @@ void IoTable::AfterIteration() {
   }
 }
 
+void IoTable::Starve(IoHandle* h) {
+  h->starved = true;
+  starved_.push_back(h->id);
+  UpdateReading(h);
+  core->Wake();
+}
+
 void IoTable::UpdateReading(IoHandle* h) {
   const bool want = h->connected && h->js_reading && !h->starved && !h->eof && !h->close_requested && !h->closing;
   if (want == h->reading) return;
   h->reading = want;
+  const bool udp = h->kind == kUdp;
   if (want) {
-    const int err = uv_read_start(h->stream(), OnAlloc, OnRead);
+    const int err = udp ? uv_udp_recv_start(&h->uv.udp, OnUdpAlloc, OnRecv) : uv_read_start(h->stream(), OnAlloc, OnRead);
     if (err < 0) {
       h->reading = false;
-      Fail(h, err, kSysRead);
+      Fail(h, err, udp ? kSysRecv : kSysRead);
     }
+  } else if (udp) {
+    uv_udp_recv_stop(&h->uv.udp);
   } else {
     uv_read_stop(h->stream());
   }
@@ -199,6 +209,11 @@ Napi::Function NativeIo::Define(Napi::Env env) {
                          InstanceMethod<&NativeIo::PipeConnect>("pipeConnect"),
                          InstanceMethod<&NativeIo::PipeListen>("pipeListen"),
                          InstanceMethod<&NativeIo::PipeAddress>("pipeAddress"),
+                         InstanceMethod<&NativeIo::UdpBind>("udpBind"),
+                         InstanceMethod<&NativeIo::UdpConnect>("udpConnect"),
+                         InstanceMethod<&NativeIo::UdpSetBroadcast>("udpSetBroadcast"),
+                         InstanceMethod<&NativeIo::UdpSend>("udpSend"),
+                         InstanceMethod<&NativeIo::UdpClose>("udpClose"),
                      });
 }
 
@@ -245,6 +260,11 @@ IoTable* NativeIo::Table() {
 Napi::Value NativeIo::More(const Napi::CallbackInfo& info) {
   IoTable* t = Table();
   return Napi::Number::New(info.Env(), t == nullptr ? 0 : t->WriteEvents());
+}
+
+int ParseAddr(const char* host, int family, int port, sockaddr_storage* out) {
+  if (family == 6) return uv_ip6_addr(host, port, reinterpret_cast<sockaddr_in6*>(out));
+  return uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in*>(out));
 }
 
 Napi::Value ErrName(const Napi::CallbackInfo& info) {

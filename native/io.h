@@ -17,7 +17,9 @@
 // record says where (a = offset, b = length). The arena is reused after every iteration; a socket
 // that finds it full stops reading until then (backpressure, never a drop).
 //
-// Writes: uv_try_write at once; only the remainder is copied and queued with uv_write.
+// Writes: uv_try_write at once; only the remainder is copied and queued with uv_write. UDP sends
+// likewise (uv_udp_try_send, else a copy queued with uv_udp_send); a datagram is read only into
+// room for the largest one, so none is ever cut short.
 #ifndef ALOOP_IO_H_
 #define ALOOP_IO_H_
 
@@ -41,9 +43,21 @@ enum IoEvent : int32_t {
   kEvConnect = 5,   // a = status (0 or a libuv error)
   kEvAccept = 6,    // id = the listener, a = the new connection's id
   kEvDrained = 7,   // the write queue fell to the watched low-water mark; a = bytes queued
-  kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (udp.cc), b = its payload length
-  kEvSent = 9,      // UDP: a send finished; a = status, b = bytes still queued in sends
+  kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (below), b = its payload length
+  kEvSent = 9,      // UDP: a queued send finished; a = status, b = bytes still queued in sends
 };
+
+// A datagram record in the arena, at the offset a kEvDatagram names:
+//   [0]            the sender's family: 4 or 6
+//   [1]            n: the length of the IPv6 address text (0 for IPv4)
+//   [2, 4)         the sender's port, big-endian
+//   [4, 8)         IPv4: the address, network order
+//   [4, 4 + n)     IPv6: the address as text (inet_ntop, %interface after a scoped link-local one)
+//   [kDgramHeader, kDgramHeader + b)  the payload
+// IPv6 comes as text because its canonical form (RFC 5952, zone names) is libuv's to make and
+// Node's to match; IPv4 comes raw so JS can reuse the string of a sender it has just seen.
+/** INET6_ADDRSTRLEN (46) + '%' + an interface name (IFNAMSIZ 16), rounded up to 4. */
+constexpr size_t kDgramHeader = 4 + 64;
 
 enum IoSyscall : int32_t {
   kSysRead = 1,
@@ -89,6 +103,7 @@ struct IoHandle {
   bool shut_done = false;
   bool close_requested = false;
   bool closing = false;    // uv_close called
+  uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   int64_t drain_at = -1;
   uv_connect_t connect_req;
@@ -135,6 +150,16 @@ class IoTable {
   /** The socket's (or peer's) path, or a libuv error code. */
   Napi::Value PipeAddress(Napi::Env env, int32_t id, bool peer);
 
+  // UDP (udp.cc). Addresses (Address above) are uv_udp_getsockname/getpeername's.
+  /** Binds a new UDP socket (no SO_REUSEADDR, not IPv6-only); its id, or a libuv error. */
+  int32_t UdpBind(const char* host, int family, int port);
+  int32_t UdpConnect(int32_t id, const char* host, int port);
+  int32_t UdpSetBroadcast(int32_t id, bool on);
+  /** uv_udp_try_send, else a copy queued with uv_udp_send: 0 sent, 1 queued, or a libuv error. */
+  int32_t UdpSend(int32_t id, const uint8_t* data, size_t len, const char* host, int port);
+  /** Stops receiving; closes once the queued sends are out, or at once (abort). */
+  void UdpClose(int32_t id, bool abort);
+
   LoopCore* core;
 
  private:
@@ -162,6 +187,11 @@ class IoTable {
   static void OnConnect(uv_connect_t* req, int status);
   static void OnConnection(uv_stream_t* server, int status);
   static void OnClose(uv_handle_t* handle);
+  static void OnUdpAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRecv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
+  static void OnSend(uv_udp_send_t* req, int status);
+  /** The arena is full: stop reading until AfterIteration has a fresh one. */
+  void Starve(IoHandle* h);
 
   uv_loop_t* uv_;
   int32_t* state_;
@@ -206,12 +236,21 @@ class NativeIo : public Napi::ObjectWrap<NativeIo> {
   Napi::Value PipeConnect(const Napi::CallbackInfo& info);
   Napi::Value PipeListen(const Napi::CallbackInfo& info);
   Napi::Value PipeAddress(const Napi::CallbackInfo& info);
+  // udp.cc
+  Napi::Value UdpBind(const Napi::CallbackInfo& info);
+  Napi::Value UdpConnect(const Napi::CallbackInfo& info);
+  Napi::Value UdpSetBroadcast(const Napi::CallbackInfo& info);
+  Napi::Value UdpSend(const Napi::CallbackInfo& info);
+  Napi::Value UdpClose(const Napi::CallbackInfo& info);
 
   Napi::ObjectReference loop_;
 };
 
 /** [code, message] of a libuv error (uv_err_name, uv_strerror). */
 Napi::Value ErrName(const Napi::CallbackInfo& info);
+
+/** An IP literal of `family` (4 or 6) and a port as a sockaddr; UV_EINVAL for anything else. */
+int ParseAddr(const char* host, int family, int port, sockaddr_storage* out);
 
 }  // namespace aloop
 

@@ -1,20 +1,11 @@
-// TCP on uv_tcp_t: connect, listen, options, addresses. Reading, writing and closing are the
-// stream code's (stream.cc); the plan is in io.h.
+// TCP on uv_tcp_t: connect, listen, options, addresses (UDP sockets' too). Reading, writing and
+// closing are the stream code's (stream.cc); the plan is in io.h.
 #include <cstring>
 
 #include "io.h"
 #include "loop.h"
 
 namespace aloop {
-
-namespace {
-
-int ParseAddr(const char* host, int family, int port, sockaddr_storage* out) {
-  if (family == 6) return uv_ip6_addr(host, port, reinterpret_cast<sockaddr_in6*>(out));
-  return uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in*>(out));
-}
-
-}  // namespace
 
 // --- connecting and listening -------------------------------------------------------------------
 
@@ -67,9 +58,11 @@ Napi::Value IoTable::Address(Napi::Env env, int32_t id, bool peer) {
   IoHandle* h = Get(id);
   if (h == nullptr || h->closing) return Napi::Number::New(env, UV_EBADF);
   sockaddr_storage ss;
+  sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   int len = sizeof(ss);
-  const int err = peer ? uv_tcp_getpeername(&h->uv.tcp, reinterpret_cast<sockaddr*>(&ss), &len)
-                       : uv_tcp_getsockname(&h->uv.tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+  int err;
+  if (h->kind == kUdp) err = peer ? uv_udp_getpeername(&h->uv.udp, sa, &len) : uv_udp_getsockname(&h->uv.udp, sa, &len);
+  else err = peer ? uv_tcp_getpeername(&h->uv.tcp, sa, &len) : uv_tcp_getsockname(&h->uv.tcp, sa, &len);
   if (err < 0) return Napi::Number::New(env, err);
   char name[INET6_ADDRSTRLEN + 1] = {0};
   int port = 0;

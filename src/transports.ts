@@ -20,8 +20,9 @@ export type BytesLike = Uint8Array | ArrayBufferView;
 export interface BaseTransport {
   /**
    * Transport details: `'peername'` and `'sockname'` (an {@link Address}), `'socket'` (the
-   * underlying socket: a `net.Socket` on the pure loop; on the native loop's TCP transports a
-   * `NativeTcpSocket` with `setNoDelay`, `setKeepAlive`, `resetAndDestroy` and addresses), or `defaultValue` for anything unknown.
+   * underlying socket: a `net.Socket` or `dgram.Socket` on the pure loop; on the native loop's TCP transports a
+   * `NativeTcpSocket` with `setNoDelay`, `setKeepAlive`, `resetAndDestroy` and addresses, on its
+   * datagram transports a `NativeUdpSocket` with `address()`, `remoteAddress()`, `setBroadcast()`), or `defaultValue` for anything unknown.
    */
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
   /** True once `close()` or `abort()` was called or the connection was lost. */

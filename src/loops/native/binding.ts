@@ -47,6 +47,7 @@ export interface NativeIoHandle {
   setReading(id: number, on: boolean): void;
   setNoDelay(id: number, on: boolean): number;
   setKeepAlive(id: number, on: boolean, delaySeconds: number): number;
+  /** A TCP or UDP socket's (or its peer's) address, or a libuv error. */
   address(id: number, peer: boolean): [string, number] | number;
   /** Starts connecting to a Unix socket path; the id (the outcome comes as a CONNECT event). */
   pipeConnect(path: string): number;
@@ -54,6 +55,18 @@ export interface NativeIoHandle {
   pipeListen(path: string, backlog: number): number;
   /** The socket's (or peer's) path, '' when unnamed, or a libuv error. */
   pipeAddress(id: number, peer: boolean): string | number;
+  /** Binds a new UDP socket (reading starts with `setReading(id, true)`); its id, or a libuv error (< 0). */
+  udpBind(host: string, family: 4 | 6, port: number): number;
+  /** Connects a UDP socket (an IP literal of its family); 0 or a libuv error. */
+  udpConnect(id: number, host: string, port: number): number;
+  udpSetBroadcast(id: number, on: boolean): number;
+  /**
+   * Sends one datagram (`host` null: to the connected peer): 0 sent, 1 queued in C++ (a `sent`
+   * event follows), or a libuv error (UV_EINVAL for a host that is no IP literal of the family).
+   */
+  udpSend(id: number, data: Uint8Array, host: string | null, port: number): number;
+  /** Stops receiving, then closes once the queued sends are out, or at once (`abort`). */
+  udpClose(id: number, abort: boolean): void;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
 }

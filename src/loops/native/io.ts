@@ -13,7 +13,8 @@ import type { NativeBinding, NativeIoHandle, NativeLoopHandle } from './binding.
 
 /** Event kinds (native/io.h `IoEvent`). */
 export const Ev = { read: 1, eof: 2, error: 3, closed: 4, connect: 5, accept: 6, drained: 7, datagram: 8, sent: 9 } as const;
-const SYSCALLS = ['', 'read', 'write', 'connect', 'accept', 'shutdown', 'recv', 'send'];
+/** Syscall names of `IoSyscall`, as Node's errors name them (node:dgram's receive error says 'recvmsg'). */
+const SYSCALLS = ['', 'read', 'write', 'connect', 'accept', 'shutdown', 'recvmsg', 'send'];
 
 /** Something that receives a handle's event records (a transport, a listener, an endpoint). */
 export interface IoEndpoint {
@@ -57,6 +58,11 @@ export class NativeIo {
 
   register(id: number, e: IoEndpoint): void {
     this.#endpoints.set(id, e);
+  }
+
+  /** The shared read arena, valid until this iteration ends (datagram records are read in place). */
+  get arena(): Uint8Array {
+    return this.#arena;
   }
 
   /** A copy of arena bytes (the arena is reused after this iteration). */

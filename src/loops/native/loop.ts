@@ -15,13 +15,22 @@ import type { TimerHandle } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, Next, OP_CAPACITY, S } from './shared.js';
-import type { StreamProtocol } from '../../protocols.js';
-import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions, Server, Transport } from '../../transports.js';
+import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
+import type {
+  CreateConnectionOptions,
+  CreateDatagramEndpointOptions,
+  CreateServerOptions,
+  CreateUnixServerOptions,
+  DatagramTransport,
+  Server,
+  Transport,
+} from '../../transports.js';
 import type { Future } from '../../futures.js';
 import { NativeIo } from './io.js';
 import { createUnixConnection, createUnixServer } from './pipe.js';
 import { createServer } from './server.js';
 import { createConnection } from './tcp.js';
+import { createDatagramEndpoint } from './udp.js';
 
 /** An asyncio event loop whose timers and scheduling run in the native addon. */
 export class NativeEventLoop extends BaseEventLoop {
@@ -137,7 +146,8 @@ export class NativeEventLoop extends BaseEventLoop {
     if (n + 1 === OP_CAPACITY) this.#native.flush();
   }
 
-  // TCP and Unix sockets on libuv streams in the addon (native/io.h) instead of node:net.
+  // TCP and Unix sockets on libuv streams, UDP on uv_udp_t, in the addon (native/io.h) instead
+  // of node:net and node:dgram.
 
 
   override createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
@@ -158,6 +168,11 @@ export class NativeEventLoop extends BaseEventLoop {
   override createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
     if (this.isClosed()) throw new Error('Event loop is closed');
     return createUnixServer(this, this.#getIo, protocolFactory, path, options);
+  }
+
+  override createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
+    if (this.isClosed()) throw new Error('Event loop is closed');
+    return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
   }
 
   protected _closeResources(): void {

@@ -74,12 +74,12 @@ export function checkBacklog(v: unknown): number {
   return v;
 }
 
-/** `[host, port]` with a string host and a port in range. */
-export function checkAddr(addr: unknown, name: string): [string, number] {
+/** `[host, port]` with a string host and a port in range (0 only where `allowZeroPort`: a bind). */
+export function checkAddr(addr: unknown, name: string, allowZeroPort = true): [string, number] {
   if (!Array.isArray(addr) || addr.length < 2) {
     throw new TypeError(`${name} must be a [host, port] array, not ${describe(addr)}`);
   }
-  return [checkHost(addr[0], `${name}[0] (host)`), checkPort(addr[1], `${name}[1] (port)`, true)];
+  return [checkHost(addr[0], `${name}[0] (host)`), checkPort(addr[1], `${name}[1] (port)`, allowZeroPort)];
 }
 
 /** The bytes of `data` as a Uint8Array without copying; TypeError for anything else. */
