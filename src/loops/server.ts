@@ -13,18 +13,9 @@ import { CancelledError } from '../errors.js';
 import type { StreamProtocol } from '../protocols.js';
 import type { Server, ServerSocket } from '../transports.js';
 import { soon } from './nodenet/util.js';
+import type { StreamTransport, TransportOwner } from './stream-transport.js';
 
-/** What a server needs of the transports it accepts (see stream-transport.ts). */
-export interface ServedTransport {
-  /** Attaches the protocol; `connectionMade` follows on the loop. */
-  _start(protocol: StreamProtocol): void;
-  /** Closes the connection without a protocol (it was never started). */
-  _discard(): void;
-  close(): void;
-  abort(): void;
-}
-
-export abstract class BaseServer<T extends ServedTransport, S extends ServerSocket> implements Server {
+export abstract class BaseServer<T extends StreamTransport, S extends ServerSocket> implements Server, TransportOwner {
   readonly #loop: AbstractEventLoop;
   readonly #factory: () => StreamProtocol;
   #sockets: S[] = [];

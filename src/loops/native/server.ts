@@ -15,7 +15,7 @@ import { BaseServer } from '../server.js';
 import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPort } from '../nodenet/util.js';
 import { lookupHost, type ResolvedAddr } from './resolve.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
-import { NativeStreamTransport, type NativeTransportOwner } from './stream.js';
+import { NativeStreamTransport } from './stream.js';
 
 /** One listening socket; `handle` is its id in the addon. */
 class NativeListener implements ServerSocket, IoEndpoint {
@@ -36,7 +36,7 @@ class NativeListener implements ServerSocket, IoEndpoint {
   }
 }
 
-export class NativeServer extends BaseServer<NativeStreamTransport, NativeListener> implements NativeTransportOwner {
+export class NativeServer extends BaseServer<NativeStreamTransport, NativeListener> {
   readonly #io: NativeIo;
 
   /** @internal */

@@ -1,21 +1,19 @@
 /**
  * Stream transports of the native loop (TCP and Unix sockets) over the addon's libuv streams
- * (native/stream.cc), with the observable behaviour of the node:net SocketTransport
- * (loops/nodenet/socket.ts).
+ * (native/stream.cc). What they do with the protocol is shared with the node:net transport
+ * (loops/stream-transport.ts); this file feeds it the event records from C++ and does its I/O.
  *
- * Each event record from C++ (see io.ts) is queued here and one `#pump` per iteration hands it to
- * the protocol, as the node:net transport does. Read bytes are copied out of the shared arena at
- * once; a BufferedProtocol gets them copied into its `getBuffer()` later (the protocol's buffer
- * cannot be handed to libuv without calling JS from the read callback). Writes go straight down:
+ * Each event record from C++ (see io.ts) is queued by the shared part and one pump per iteration
+ * hands it to the protocol. Read bytes are copied out of the shared arena at once; a
+ * BufferedProtocol gets them copied into its `getBuffer()` later (the protocol's buffer cannot be
+ * handed to libuv without calling JS from the read callback). Writes go straight down:
  * C++ tries them at once and queues only the rest.
  */
 import type { AbstractEventLoop } from '../../events.js';
 import type { Coro } from '../../tasks.js';
-import type { BaseProtocol, BufferedProtocol, Protocol, StreamProtocol } from '../../protocols.js';
-import { isBufferedProtocol } from '../../protocols.js';
-import type { Address, BytesLike, Transport } from '../../transports.js';
-import { Deque } from '../../util/deque.js';
-import { checkWriteLimits, toBytes, warnLostWrite } from '../nodenet/util.js';
+import type { StreamProtocol } from '../../protocols.js';
+import type { Address, Transport } from '../../transports.js';
+import { StreamTransport, type TransportOwner } from '../stream-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeUnixSocket } from './pipe.js';
 import { NativeTcpSocket } from './tcp.js';
@@ -23,53 +21,21 @@ import { NativeTcpSocket } from './tcp.js';
 /** The largest piece handed to C++ in one call. */
 const MAX_WRITE = 1 << 30;
 
-/** What a transport tells the server that accepted it. */
-export interface NativeTransportOwner {
-  _detach(t: NativeStreamTransport): void;
-}
-
-export class NativeStreamTransport implements Transport, IoEndpoint {
-  readonly #loop: AbstractEventLoop;
+export class NativeStreamTransport extends StreamTransport implements IoEndpoint {
   readonly #io: NativeIo;
   /** @internal The socket's id in C++; -1 once its handle is closed. */
   _id: number;
-  #protocol: StreamProtocol | null = null;
-  #buffered = false;
-  #owner: NativeTransportOwner | null;
-  #peername: Address | undefined;
-  #sockname: Address | undefined;
+  /** A Unix socket (uv_pipe_t) rather than TCP: addresses are paths, no TCP options. */
+  readonly #unix: boolean;
   #socket: NativeTcpSocket | NativeUnixSocket | null = null;
-
-  #started = false;
-  #closing = false;
-  #lost = false;
-  #eofWritten = false;
-  #readPaused = false;
-  #protocolPaused = false;
-  #resumeScheduled = false;
-  #low = 16 * 1024;
-  #high = 64 * 1024;
-  #lostWrites = 0;
-
-  // What C++ delivered and the protocol has not seen yet.
-  readonly #rq = new Deque<Buffer>(8);
-  #eof = false;
-  #eofDelivered = false;
-  #closed = false;
-  #error: Error | null = null;
-  #pumpScheduled = false;
   /** @internal Settled by the connect event of a client socket. */
   _connected: ((status: number) => void) | null = null;
 
-  /** A Unix socket (uv_pipe_t) rather than TCP: addresses are paths, no TCP options. */
-  readonly #unix: boolean;
-
-  constructor(loop: AbstractEventLoop, io: NativeIo, id: number, owner: NativeTransportOwner | null, unix = false) {
-    this.#loop = loop;
+  constructor(loop: AbstractEventLoop, io: NativeIo, id: number, owner: TransportOwner | null, unix = false) {
+    super(loop, owner);
     this.#unix = unix;
     this.#io = io;
     this._id = id;
-    this.#owner = owner;
     io.register(id, this);
   }
 
@@ -77,236 +43,63 @@ export class NativeStreamTransport implements Transport, IoEndpoint {
   _event(kind: number, a: number, b: number): void {
     switch (kind) {
       case Ev.read:
-        if (this.#closing) return;
-        this.#rq.push(this.#io.bytes(a, b));
-        this.#schedulePump();
+        if (!this.isClosing()) this._onData(this.#io.bytes(a, b));
         return;
       case Ev.eof:
-        this.#eof = true;
-        this.#schedulePump();
+        this._onEof();
         return;
       case Ev.error:
-        this.#error ??= this.#io.error(a, b);
+        this._onError(this.#io.error(a, b));
         return;
-      case Ev.closed:
+      case Ev.closed: {
         this._id = -1;
-        this.#closed = true;
-        this._connected?.(this.#error !== null ? ((this.#error as NodeJS.ErrnoException).errno ?? -1) : -1);
-        this.#schedulePump();
+        this._onClosed();
+        const error = this._error;
+        this._connected?.(error !== null ? ((error as NodeJS.ErrnoException).errno ?? -1) : -1);
         return;
+      }
       case Ev.connect:
         this._connected?.(a);
         return;
       case Ev.drained:
-        this.#onDrained();
+        // C++ compared the queue with the mark it was given, which setWriteBufferLimits may have
+        // changed since: the resume looks again (and watches again if need be).
+        this._onDrained(0);
         return;
     }
   }
 
-  /** @internal Attaches the protocol and schedules `connectionMade`; queued events follow it. */
-  _start(protocol: StreamProtocol): void {
-    this.#setProtocol(protocol);
-    this.#started = true;
-    this.#loop.callSoon(() => {
-      if (!this.#lost) this.#protocol!.connectionMade?.(this);
-    });
-    if (this.#rq.length > 0 || this.#eof || this.#closed) this.#schedulePump();
-  }
-
-  /** @internal Closes the socket without a protocol (the transport was never started). */
-  _discard(): void {
-    this.#closing = true;
-    this.#io.native.close(this._id, 1);
-  }
-
-  /** @internal `resetAndDestroy()` of the socket object. */
-  _reset(): void {
-    if (this.#lost) return;
-    this.#closing = true;
-    this.#rq.clear();
-    this.#io.native.close(this._id, 2);
-    if (this.#closed) this.#schedulePump();
-  }
-
-  // --- reading --------------------------------------------------------------------------------
-
-  #schedulePump(): void {
-    if (this.#pumpScheduled || !this.#started || this.#lost || this.#loop.isClosed()) return;
-    this.#pumpScheduled = true;
-    this.#loop.callSoon(this.#pump);
-  }
-
-  readonly #pump = (): void => {
-    this.#pumpScheduled = false;
-    if (this.#lost) return;
-    const rq = this.#rq;
-    if (!this.#closing) {
-      while (!this.#readPaused && rq.length > 0) {
-        this.#deliver(rq.shift()!);
-        if (this.#closing) break;
-      }
-      if (this.#eof && !this.#eofDelivered && rq.length === 0 && !this.#readPaused && !this.#closing) {
-        this.#eofDelivered = true;
-        let keepOpen: unknown;
-        try {
-          keepOpen = this.#protocol!.eofReceived?.();
-        } catch (exc) {
-          this.#fatalError(exc, 'Fatal error: protocol.eofReceived() call failed.');
-          return;
-        }
-        if (!keepOpen) this.close();
-      }
-    }
-    // A regular close waits until the protocol has seen every byte and the EOF; an error or
-    // our own close/abort ends it now.
-    const drained = rq.length === 0 && (!this.#eof || this.#eofDelivered);
-    if (this.#closed && !this.#lost && (this.#closing || this.#error !== null || drained)) {
-      this.#callConnectionLost(this.#error);
-    }
-  };
-
-  #deliver(chunk: Buffer): void {
-    try {
-      if (!this.#buffered) {
-        (this.#protocol as Protocol).dataReceived?.(chunk);
-        return;
-      }
-      const p = this.#protocol as BufferedProtocol;
-      let off = 0;
-      while (off < chunk.length) {
-        const buf = p.getBuffer(chunk.length - off);
-        if (!(buf instanceof Uint8Array) || buf.byteLength === 0) {
-          throw new RangeError('getBuffer() must return a non-empty Uint8Array');
-        }
-        const n = Math.min(buf.byteLength, chunk.length - off);
-        buf.set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n));
-        off += n;
-        p.bufferUpdated(n);
-        if ((this.#readPaused || this.#closing) && off < chunk.length) {
-          // Paused in the middle of a chunk: the rest waits for resumeReading.
-          if (!this.#closing) this.#rq.unshift(chunk.subarray(off));
-          return;
-        }
-      }
-    } catch (exc) {
-      this.#fatalError(exc, 'Fatal error: protocol.dataReceived() call failed.');
-    }
-  }
-
-  #callConnectionLost(exc: Error | null): void {
-    this.#lost = true;
-    this.#closing = true;
-    this.#rq.clear();
-    const owner = this.#owner;
-    this.#owner = null;
-    try {
-      this.#protocol!.connectionLost?.(exc);
-    } finally {
-      owner?._detach(this);
-    }
-  }
-
-  /** An exception from the protocol: report it and drop the connection (asyncio `_fatal_error`). */
-  #fatalError(exc: unknown, message: string): void {
-    this.#loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.#protocol });
-    this.#forceClose(exc instanceof Error ? exc : new Error(String(exc)));
-  }
-
-  #forceClose(exc: Error | null): void {
-    if (this.#lost) return;
-    if (exc !== null) this.#error ??= exc;
-    this.#closing = true;
-    this.#rq.clear();
-    this.#io.native.close(this._id, 1);
-    if (this.#closed) this.#schedulePump();
-  }
-
-  isReading(): boolean {
-    return !this.#readPaused && !this.#closing;
-  }
-
-  pauseReading(): void {
-    if (this.#closing || this.#readPaused) return;
-    this.#readPaused = true;
-    this.#io.native.setReading(this._id, false);
-  }
-
-  resumeReading(): void {
-    if (this.#closing || !this.#readPaused) return;
-    this.#readPaused = false;
-    this.#io.native.setReading(this._id, true);
-    if (this.#rq.length > 0 || this.#eof || this.#closed) this.#schedulePump();
-  }
-
-  // --- writing --------------------------------------------------------------------------------
-
-  write(data: BytesLike): void {
-    const bytes = toBytes(data);
-    if (this.#eofWritten) throw new Error('Cannot call write() after writeEof()');
-    if (bytes.byteLength === 0) return;
-    if (this.#closing || this.#closed) {
-      warnLostWrite(++this.#lostWrites);
-      return;
-    }
+  protected _ioWrite(bytes: Uint8Array): number {
+    if (this._id < 0) return -1;
     const native = this.#io.native;
-    let queued: number;
-    if (bytes.byteLength <= MAX_WRITE) queued = native.write(this._id, bytes);
-    else {
-      // libuv buffers count their length in 32 bits.
-      queued = 0;
-      for (let off = 0; off < bytes.byteLength; off += MAX_WRITE) queued = native.write(this._id, bytes.subarray(off, off + MAX_WRITE));
-    }
-    if (queued > this.#high && !this.#protocolPaused) this.#pauseProtocol();
+    if (bytes.byteLength <= MAX_WRITE) return native.write(this._id, bytes);
+    // libuv buffers count their length in 32 bits.
+    let queued = 0;
+    for (let off = 0; off < bytes.byteLength; off += MAX_WRITE) queued = native.write(this._id, bytes.subarray(off, off + MAX_WRITE));
+    return queued;
   }
 
-  writelines(list: Iterable<BytesLike>): void {
-    if (list === null || typeof (list as Iterable<BytesLike>)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError('list must be an iterable of byte buffers');
-    }
-    for (const data of list) this.write(data);
+  protected _ioWatchDrain(low: number): void {
+    this.#io.native.watchDrain(this._id, low);
   }
 
-  /** C++ saw the queue fall to the low-water mark: resume the writer on the loop. */
-  #onDrained(): void {
-    if (this.#protocolPaused && !this.#resumeScheduled && !this.#loop.isClosed()) {
-      this.#resumeScheduled = true;
-      this.#loop.callSoon(this.#maybeResume);
-    }
+  protected _ioShutdown(): void {
+    this.#io.native.shutdown(this._id);
   }
 
-  readonly #maybeResume = (): void => {
-    this.#resumeScheduled = false;
-    if (!this.#protocolPaused || this.#lost) return;
-    if (this.getWriteBufferSize() > this.#low) {
-      // More was written since: watch again.
-      this.#io.native.watchDrain(this._id, this.#low);
-      return;
-    }
-    this.#protocolPaused = false;
-    try {
-      this.#protocol!.resumeWriting?.();
-    } catch (exc) {
-      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception: exc, transport: this, protocol: this.#protocol });
-    }
-  };
-
-  #pauseProtocol(): void {
-    this.#protocolPaused = true;
-    try {
-      this.#protocol!.pauseWriting?.();
-    } catch (exc) {
-      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception: exc, transport: this, protocol: this.#protocol });
-    }
-    this.#io.native.watchDrain(this._id, this.#low);
+  protected _ioReading(on: boolean): void {
+    this.#io.native.setReading(this._id, on);
   }
 
-  setWriteBufferLimits(high?: number, low?: number): void {
-    [this.#low, this.#high] = checkWriteLimits(high, low);
-    if (!this.#protocolPaused && this.#started && !this.#closing && this.getWriteBufferSize() > this.#high) this.#pauseProtocol();
+  protected _ioClose(): boolean {
+    if (this._id < 0) return false;
+    // C++ flushes what is queued and sends FIN, then closes without waiting for the peer's FIN.
+    this.#io.native.close(this._id, 0);
+    return true;
   }
 
-  getWriteBufferLimits(): [low: number, high: number] {
-    return [this.#low, this.#high];
+  protected _ioDestroy(reset: boolean): void {
+    this.#io.native.close(this._id, reset ? 2 : 1);
   }
 
   /** Bytes queued in C++ (what the kernel has not taken yet). */
@@ -314,85 +107,16 @@ export class NativeStreamTransport implements Transport, IoEndpoint {
     return this._id < 0 ? 0 : this.#io.native.queued(this._id);
   }
 
-  canWriteEof(): boolean {
-    return true;
-  }
-
-  writeEof(): void {
-    if (this.#closing || this.#eofWritten) return;
-    this.#eofWritten = true;
-    this.#io.native.shutdown(this._id);
-  }
-
-  // --- closing --------------------------------------------------------------------------------
-
-  isClosing(): boolean {
-    return this.#closing;
-  }
-
-  close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#rq.clear();
-    if (this.#closed) {
-      this.#schedulePump();
-      return;
-    }
-    // C++ flushes what is queued and sends FIN, then closes without waiting for the peer's FIN.
-    this.#io.native.close(this._id, 0);
-  }
-
-  abort(): void {
-    this.#forceClose(null);
-  }
-
-  // --- info -----------------------------------------------------------------------------------
-
-  getExtraInfo(name: string, defaultValue?: unknown): unknown {
-    switch (name) {
-      case 'peername':
-        return (this.#peername ??= this.#address(true)) ?? defaultValue;
-      case 'sockname':
-        return (this.#sockname ??= this.#address(false)) ?? defaultValue;
-      case 'socket':
-        return (this.#socket ??= this.#unix ? new NativeUnixSocket(this) : new NativeTcpSocket(this.#io, this));
-      default:
-        return defaultValue;
-    }
-  }
-
-  /** @internal Remembers the addresses while the socket still knows them. */
-  _cacheAddresses(): void {
-    this.#peername ??= this.#address(true);
-    this.#sockname ??= this.#address(false);
-  }
-
-  #address(peer: boolean): Address | undefined {
+  protected _ioAddress(peer: boolean): Address | undefined {
     if (this._id < 0) return undefined;
     const a = this.#unix ? this.#io.native.pipeAddress(this._id, peer) : this.#io.native.address(this._id, peer);
     return typeof a === 'number' ? undefined : a;
   }
 
-  setProtocol(protocol: BaseProtocol): void {
-    if (typeof protocol !== 'object' || protocol === null) throw new TypeError('protocol must be an object');
-    this.#setProtocol(protocol as StreamProtocol);
-  }
-
-  #setProtocol(protocol: StreamProtocol): void {
-    this.#protocol = protocol;
-    this.#buffered = isBufferedProtocol(protocol);
-  }
-
-  getProtocol(): StreamProtocol {
-    return this.#protocol!;
-  }
-
-  toString(): string {
-    const state = this.#lost ? 'closed' : this.#closing ? 'closing' : 'open';
-    return `<NativeStreamTransport ${state} ${JSON.stringify(this.getExtraInfo('peername') ?? '')}>`;
+  protected _ioSocket(): NativeTcpSocket | NativeUnixSocket {
+    return (this.#socket ??= this.#unix ? new NativeUnixSocket(this) : new NativeTcpSocket(this.#io, this));
   }
 }
-
 
 /**
  * Waits for the CONNECT event of client socket `id`: its transport once connected, or the libuv

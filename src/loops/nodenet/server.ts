@@ -16,7 +16,7 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
-import { SocketTransport, type TransportOwner } from './socket.js';
+import { SocketTransport } from './socket.js';
 import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkUnixPath, checkPort, settleSoon } from './util.js';
 
 class ListeningSocket implements ServerSocket {
@@ -31,7 +31,7 @@ class ListeningSocket implements ServerSocket {
   }
 }
 
-export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> implements TransportOwner {
+export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
   readonly #unixPath: string | null;
 
   /** @internal */
