@@ -3,12 +3,11 @@
  * addon's uv_pipe_t (native/pipe.cc). Transports are the stream ones (stream.ts) and servers
  * the TCP ones (server.ts), with paths for addresses.
  */
-import * as fs from 'node:fs';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateUnixServerOptions, Server, Transport } from '../../transports.js';
-import { checkBacklog, checkBool, checkFactory, checkOptions, checkUnixPath } from '../nodenet/util.js';
+import { checkUnixConnectionArgs, checkUnixServerArgs, removeStaleUnixSocket } from '../nodenet/util.js';
 import type { NativeIo } from './io.js';
 import { NativeServer } from './server.js';
 import { type NativeStreamTransport, awaitConnect, startClient } from './stream.js';
@@ -37,9 +36,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   path: string,
   options?: object,
 ): Future<[Transport, P]> {
-  checkFactory(protocolFactory);
-  checkUnixPath(path);
-  checkOptions(options);
+  checkUnixConnectionArgs(protocolFactory, path, options);
   const io = getIo();
   return loop.createTask(function* () {
     const id = io.native.pipeConnect(path);
@@ -58,19 +55,10 @@ export function createUnixServer(
   path: string,
   options?: CreateUnixServerOptions,
 ): Future<Server> {
-  checkFactory(protocolFactory);
-  checkUnixPath(path);
-  const opts = checkOptions<CreateUnixServerOptions>(options);
-  const backlog = checkBacklog(opts.backlog);
-  const startServing = checkBool(opts.startServing, 'startServing', true);
+  const { backlog, startServing } = checkUnixServerArgs(protocolFactory, path, options);
   const io = getIo();
   return loop.createTask(function* () {
-    // A socket file left by a dead server would make bind fail; asyncio removes it too.
-    try {
-      if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
-    } catch {
-      // Nothing there (or not ours to remove): bind reports what is wrong.
-    }
+    removeStaleUnixSocket(path);
     const server = new NativeServer(loop, io, protocolFactory);
     server._listenUnix(path, backlog);
     if (startServing) server._startServing();

@@ -7,12 +7,11 @@
  */
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
-import { describe } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
-import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkPort } from '../nodenet/util.js';
+import { checkServerArgs } from '../nodenet/util.js';
 import { lookupHost, type ResolvedAddr } from './resolve.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeStreamTransport } from './stream.js';
@@ -97,21 +96,7 @@ export function createServer(
   port: number | null | undefined,
   options?: CreateServerOptions,
 ): Future<Server> {
-  checkFactory(protocolFactory);
-  let hosts: (string | undefined)[];
-  if (host === undefined || host === null || host === '') hosts = [undefined];
-  else if (typeof host === 'string') hosts = [host];
-  else if (Array.isArray(host) && host.length > 0 && host.every((h) => typeof h === 'string' && h !== '')) hosts = host;
-  else throw new TypeError(`host must be a string, an array of strings or null, not ${describe(host)}`);
-  const p = port === undefined || port === null ? 0 : checkPort(port, 'port', true);
-  const opts = checkOptions<CreateServerOptions>(options);
-  const family = checkFamily(opts.family);
-  const backlog = checkBacklog(opts.backlog);
-  if (!checkBool(opts.reuseAddress, 'reuseAddress', true) && process.platform !== 'win32') {
-    throw new RangeError('reuseAddress: false is not supported: libuv sets SO_REUSEADDR on every listening socket');
-  }
-  const startServing = checkBool(opts.startServing, 'startServing', true);
-  const ipv6Only = checkBool(opts.ipv6Only, 'ipv6Only', false);
+  const { hosts, port: p, family, backlog, startServing, ipv6Only } = checkServerArgs(protocolFactory, host, port, options, 'libuv');
   const io = getIo();
   const server = new NativeServer(loop, io, protocolFactory);
   return loop.createTask(function* () {

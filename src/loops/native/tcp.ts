@@ -6,7 +6,7 @@ import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateConnectionOptions, Transport } from '../../transports.js';
-import { checkAddr, checkBool, checkFactory, checkFamily, checkHost, checkOptions, checkPort } from '../nodenet/util.js';
+import { checkConnectionArgs } from '../nodenet/util.js';
 import type { NativeIo } from './io.js';
 import { lookupHost } from './resolve.js';
 import { type NativeStreamTransport, awaitConnect, startClient } from './stream.js';
@@ -61,13 +61,7 @@ export function createConnection<P extends StreamProtocol>(
   port: number,
   options?: CreateConnectionOptions,
 ): Future<[Transport, P]> {
-  checkFactory(protocolFactory);
-  checkHost(host, 'host');
-  checkPort(port, 'port', false);
-  const opts = checkOptions<CreateConnectionOptions>(options);
-  const family = checkFamily(opts.family);
-  const local = opts.localAddr == null ? null : checkAddr(opts.localAddr, 'localAddr');
-  const noDelay = checkBool(opts.noDelay, 'noDelay', true);
+  const { family, local, noDelay } = checkConnectionArgs(protocolFactory, host, port, options);
   const io = getIo();
   return loop.createTask(function* () {
     const addrs = yield* lookupHost(loop, host, family);

@@ -8,16 +8,14 @@
  * listening; connections that arrive before `startServing()` wait, unserved, until then.
  */
 import * as dns from 'node:dns';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
-import { describe } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
 import { SocketTransport } from './socket.js';
-import { checkBacklog, checkBool, checkFactory, checkFamily, checkOptions, checkUnixPath, checkPort, settleSoon } from './util.js';
+import { checkServerArgs, checkUnixServerArgs, removeStaleUnixSocket, settleSoon } from './util.js';
 
 class ListeningSocket implements ServerSocket {
   readonly handle: net.Server;
@@ -121,21 +119,7 @@ export function createServer(
   port: number | null | undefined,
   options?: CreateServerOptions,
 ): Future<Server> {
-  checkFactory(protocolFactory);
-  let hosts: (string | undefined)[];
-  if (host === undefined || host === null || host === '') hosts = [undefined];
-  else if (typeof host === 'string') hosts = [host];
-  else if (Array.isArray(host) && host.length > 0 && host.every((h) => typeof h === 'string' && h !== '')) hosts = host;
-  else throw new TypeError(`host must be a string, an array of strings or null, not ${describe(host)}`);
-  const p = port === undefined || port === null ? 0 : checkPort(port, 'port', true);
-  const opts = checkOptions<CreateServerOptions>(options);
-  const family = checkFamily(opts.family);
-  const backlog = checkBacklog(opts.backlog);
-  if (!checkBool(opts.reuseAddress, 'reuseAddress', true) && process.platform !== 'win32') {
-    throw new RangeError('reuseAddress: false is not supported: Node sets SO_REUSEADDR on every listening socket');
-  }
-  const startServing = checkBool(opts.startServing, 'startServing', true);
-  const ipv6Only = checkBool(opts.ipv6Only, 'ipv6Only', false);
+  const { hosts, port: p, family, backlog, startServing, ipv6Only } = checkServerArgs(protocolFactory, host, port, options, 'Node');
   const server = new NodeServer(loop, protocolFactory, null);
   return loop.createTask(function* () {
     const addrs = yield* resolveHosts(loop, hosts, family);
@@ -167,17 +151,8 @@ export function createUnixServer(
   path: string,
   options?: CreateUnixServerOptions,
 ): Future<Server> {
-  checkFactory(protocolFactory);
-  checkUnixPath(path);
-  const opts = checkOptions<CreateUnixServerOptions>(options);
-  const backlog = checkBacklog(opts.backlog);
-  const startServing = checkBool(opts.startServing, 'startServing', true);
-  // A socket file left by a dead server would make bind fail; asyncio removes it too.
-  try {
-    if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
-  } catch {
-    // Nothing there (or not ours to remove): bind reports what is wrong.
-  }
+  const { backlog, startServing } = checkUnixServerArgs(protocolFactory, path, options);
+  removeStaleUnixSocket(path);
   const server = new NodeServer(loop, protocolFactory, path);
   const srv = server._makeNodeServer();
   return loop.createTask(function* () {

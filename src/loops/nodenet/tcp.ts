@@ -9,7 +9,7 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateConnectionOptions, Transport } from '../../transports.js';
 import { SocketTransport } from './socket.js';
-import { checkAddr, checkBool, checkFactory, checkFamily, checkHost, checkOptions, checkUnixPath, checkPort, settleSoon, soon } from './util.js';
+import { checkConnectionArgs, checkUnixConnectionArgs, settleSoon, soon } from './util.js';
 
 export function createConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
@@ -18,13 +18,7 @@ export function createConnection<P extends StreamProtocol>(
   port: number,
   options?: CreateConnectionOptions,
 ): Future<[Transport, P]> {
-  checkFactory(protocolFactory);
-  checkHost(host, 'host');
-  checkPort(port, 'port', false);
-  const opts = checkOptions<CreateConnectionOptions>(options);
-  const family = checkFamily(opts.family);
-  const local = opts.localAddr == null ? null : checkAddr(opts.localAddr, 'localAddr');
-  const noDelay = checkBool(opts.noDelay, 'noDelay', true);
+  const { family, local, noDelay } = checkConnectionArgs(protocolFactory, host, port, options);
   const connectOpts: net.TcpSocketConnectOpts = { host, port };
   if (family !== 0) connectOpts.family = family;
   if (local !== null) {
@@ -44,9 +38,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   path: string,
   options?: object,
 ): Future<[Transport, P]> {
-  checkFactory(protocolFactory);
-  checkUnixPath(path);
-  checkOptions(options);
+  checkUnixConnectionArgs(protocolFactory, path, options);
   const fut = loop.createFuture<[Transport, P]>();
   const socket = new net.Socket({ allowHalfOpen: true });
   connect(loop, fut, socket, true, protocolFactory, () => socket.connect({ path }), path);

@@ -1,12 +1,14 @@
 /**
- * Argument checks and small helpers shared by the node:net / node:dgram network layer.
- * Validation happens here, before anything reaches Node, so bad input gets a TypeError or
- * RangeError naming the argument (Node's own messages name its internals instead).
+ * Argument checks and small helpers of the network layer, used by the node:net / node:dgram one
+ * and the native loop's alike, so both loops refuse the same arguments with the same errors.
+ * Validation happens here, before anything reaches Node or the addon, so bad input gets a
+ * TypeError or RangeError naming the argument (Node's own messages name its internals instead).
  */
+import * as fs from 'node:fs';
 import type { AbstractEventLoop } from '../../events.js';
 import { describe } from '../../events.js';
 import type { Future } from '../../futures.js';
-import type { BytesLike } from '../../transports.js';
+import type { BytesLike, CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from '../../transports.js';
 import { logger } from '../../log.js';
 
 export function checkFactory(f: unknown, name = 'protocolFactory'): void {
@@ -80,6 +82,80 @@ export function checkAddr(addr: unknown, name: string, allowZeroPort = true): [s
     throw new TypeError(`${name} must be a [host, port] array, not ${describe(addr)}`);
   }
   return [checkHost(addr[0], `${name}[0] (host)`), checkPort(addr[1], `${name}[1] (port)`, allowZeroPort)];
+}
+
+// --- the arguments of the stream methods, checked alike on both loops --------------------------
+
+/** `createConnection(protocolFactory, host, port, options)`. */
+export function checkConnectionArgs(
+  protocolFactory: unknown,
+  host: unknown,
+  port: unknown,
+  options: unknown,
+): { family: 0 | 4 | 6; local: [string, number] | null; noDelay: boolean } {
+  checkFactory(protocolFactory);
+  checkHost(host, 'host');
+  checkPort(port, 'port', false);
+  const opts = checkOptions<CreateConnectionOptions>(options);
+  return {
+    family: checkFamily(opts.family),
+    local: opts.localAddr == null ? null : checkAddr(opts.localAddr, 'localAddr'),
+    noDelay: checkBool(opts.noDelay, 'noDelay', true),
+  };
+}
+
+/** `createUnixConnection(protocolFactory, path, options)`. */
+export function checkUnixConnectionArgs(protocolFactory: unknown, path: unknown, options: unknown): void {
+  checkFactory(protocolFactory);
+  checkUnixPath(path);
+  checkOptions(options);
+}
+
+/**
+ * `createServer(protocolFactory, host, port, options)`: `hosts` holds `undefined` for "every
+ * interface". `reuser` names what sets SO_REUSEADDR (`reuseAddress: false` cannot be had).
+ */
+export function checkServerArgs(
+  protocolFactory: unknown,
+  host: unknown,
+  port: unknown,
+  options: unknown,
+  reuser: string,
+): { hosts: (string | undefined)[]; port: number; family: 0 | 4 | 6; backlog: number; startServing: boolean; ipv6Only: boolean } {
+  checkFactory(protocolFactory);
+  let hosts: (string | undefined)[];
+  if (host === undefined || host === null || host === '') hosts = [undefined];
+  else if (typeof host === 'string') hosts = [host];
+  else if (Array.isArray(host) && host.length > 0 && host.every((h) => typeof h === 'string' && h !== '')) hosts = host;
+  else throw new TypeError(`host must be a string, an array of strings or null, not ${describe(host)}`);
+  const p = port === undefined || port === null ? 0 : checkPort(port, 'port', true);
+  const opts = checkOptions<CreateServerOptions>(options);
+  const family = checkFamily(opts.family);
+  const backlog = checkBacklog(opts.backlog);
+  if (!checkBool(opts.reuseAddress, 'reuseAddress', true) && process.platform !== 'win32') {
+    throw new RangeError(`reuseAddress: false is not supported: ${reuser} sets SO_REUSEADDR on every listening socket`);
+  }
+  const startServing = checkBool(opts.startServing, 'startServing', true);
+  const ipv6Only = checkBool(opts.ipv6Only, 'ipv6Only', false);
+  return { hosts, port: p, family, backlog, startServing, ipv6Only };
+}
+
+/** `createUnixServer(protocolFactory, path, options)`. */
+export function checkUnixServerArgs(protocolFactory: unknown, path: unknown, options: unknown): { backlog: number; startServing: boolean } {
+  checkFactory(protocolFactory);
+  checkUnixPath(path);
+  const opts = checkOptions<CreateUnixServerOptions>(options);
+  const backlog = checkBacklog(opts.backlog);
+  return { backlog, startServing: checkBool(opts.startServing, 'startServing', true) };
+}
+
+/** Removes the socket file a dead server left at `path`: it would make bind fail (asyncio removes it too). */
+export function removeStaleUnixSocket(path: string): void {
+  try {
+    if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
+  } catch {
+    // Nothing there (or not ours to remove): bind reports what is wrong.
+  }
 }
 
 /** The bytes of `data` as a Uint8Array without copying; TypeError for anything else. */
