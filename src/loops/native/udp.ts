@@ -1,6 +1,6 @@
 /**
  * Datagram endpoints of the native loop over the addon's uv_udp_t (native/udp.cc), with the
- * protocol side shared with the node:dgram transport (loops/nodenet/datagram.ts), so both loops
+ * protocol side shared with the node:dgram transport (loops/datagram-transport.ts), so both loops
  * behave alike.
  *
  * Sends go straight down: C++ tries each at once and copies and queues only what the kernel had
@@ -14,7 +14,7 @@ import type { Future } from '../../futures.js';
 import type { DatagramProtocol } from '../../protocols.js';
 import type { Address, CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
 import { Deque } from '../../util/deque.js';
-import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../nodenet/datagram.js';
+import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 
 /** native/io.h `kDgramHeader`: the sender's address before each datagram's payload. */

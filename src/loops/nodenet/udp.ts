@@ -1,6 +1,6 @@
 /**
  * Datagram endpoints over node:dgram (`createDatagramEndpoint`); the protocol side is the shared
- * one (datagram.ts). Node's socket events feed it; the write buffer is the bytes handed to
+ * one (loops/datagram-transport.ts). Node's socket events feed it; the write buffer is the bytes handed to
  * `send` whose callbacks have not run yet, and `close()` waits for them.
  */
 import * as dgram from 'node:dgram';
@@ -8,7 +8,7 @@ import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { DatagramProtocol } from '../../protocols.js';
 import type { CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
-import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from './datagram.js';
+import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
 import { settleSoon } from './util.js';
 
 export class DatagramSocketTransport extends BaseDatagramTransport {

@@ -1,5 +1,5 @@
 /**
- * What every datagram endpoint shares, whatever socket is under it: node:dgram's (udp.ts) or the
+ * What every datagram endpoint shares, whatever socket is under it: node:dgram's (nodenet/udp.ts) or the
  * native loop's uv_udp_t (loops/native/udp.ts). Written once so the two behave alike:
  * - the argument checks and address resolution of `createDatagramEndpoint`;
  * - the protocol side of the transport: what the socket reports is queued and delivered by one
@@ -9,14 +9,14 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import type { AbstractEventLoop } from '../../events.js';
-import { describe } from '../../events.js';
-import type { Future } from '../../futures.js';
-import type { BaseProtocol, DatagramProtocol } from '../../protocols.js';
-import type { Coro } from '../../tasks.js';
-import type { Address, BytesLike, CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
-import { Deque } from '../../util/deque.js';
-import { checkAddr, checkBool, checkFactory, checkFamily, checkOptions, checkWriteLimits, settleSoon, soon, toBytes, warnLostWrite } from './util.js';
+import type { AbstractEventLoop } from '../events.js';
+import { describe } from '../events.js';
+import type { Future } from '../futures.js';
+import type { BaseProtocol, DatagramProtocol } from '../protocols.js';
+import type { Coro } from '../tasks.js';
+import type { Address, BytesLike, CreateDatagramEndpointOptions, DatagramTransport } from '../transports.js';
+import { Deque } from '../util/deque.js';
+import { checkAddr, checkBool, checkFactory, checkFamily, checkOptions, checkWriteLimits, settleSoon, soon, toBytes, warnLostWrite } from './nodenet/util.js';
 
 type Event = { data: Buffer; addr: Address } | { error: Error };
 
