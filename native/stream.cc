@@ -38,10 +38,7 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;  // EAGAIN
   if (nread == UV_ENOBUFS) {
     // The arena is full until JS has copied it out: wait for the end of the iteration.
-    h->starved = true;
-    self->starved_.push_back(h->id);
-    self->UpdateReading(h);
-    self->core->Wake();
+    self->Starve(h);
     return;
   }
   if (nread == UV_EOF) {
