@@ -3,7 +3,10 @@
 // the table shows medians and `ratio` = how many times faster aloop is than the baseline
 // (> 1: aloop is faster), computed from medians of the same run.
 //
-//   node bench/run.mjs [--json] [--repeat N] [--loops pure,native] [row names...]
+//   node bench/run.mjs [--json] [--repeat N] [--loops pure,native] [--echo-client c|node] [row names...]
+//
+// `--echo-client` picks the echo rows' load client (default: the C one, bench/echo_client.c,
+// if it compiles, else the Node one); it sets ALOOP_ECHO_CLIENT for the measuring processes.
 //
 // Harness: our own, timing whole phases (schedule + dispatch of a million callbacks), not
 // tinybench: tinybench times many short iterations of a function, while these workloads are
@@ -24,6 +27,7 @@ for (let i = 0; i < args.length; i++) {
   if (a === '--json') json = true;
   else if (a === '--repeat') repeat = Math.max(1, Number(args[++i]));
   else if (a === '--loops') loopsArg = args[++i].split(',');
+  else if (a === '--echo-client') process.env.ALOOP_ECHO_CLIENT = args[++i];
   else names.push(a);
 }
 
@@ -69,14 +73,25 @@ function fmt(v) {
 
 const results = [];
 const table = [];
+const footnotes = [];
 for (const file of files) {
-  const rows = (await import(pathToFileURL(path.join(here, 'workloads', file)).href)).default;
+  const mod = await import(pathToFileURL(path.join(here, 'workloads', file)).href);
+  const rows = mod.default;
+  let prepared = false;
   for (const row of rows) {
     if (names.length && !names.includes(row.name)) continue;
+    // A workload file may export prepare(): run once here, before its first selected row (the echo
+    // rows build their C client), so the measuring processes find it done. It may return a note.
+    if (!prepared && typeof mod.prepare === 'function') {
+      const note = await mod.prepare();
+      if (note) footnotes.push(note);
+      prepared = true;
+    }
     const base = [];
     const per = Object.fromEntries(loops.map((l) => [l, []]));
     let baseNote = '';
     const notes = {};
+    const clients = {};
     for (let r = 0; r < repeat; r++) {
       // Interleave targets so drift on a noisy machine hits every column alike.
       const b = measure(file, row, 'baseline');
@@ -86,6 +101,7 @@ for (const file of files) {
         const m = measure(file, row, l);
         per[l].push(m.value);
         notes[l] = m.note ?? notes[l];
+        clients[l] = m.client ?? clients[l];
       }
     }
     const bv = median(base);
@@ -94,6 +110,7 @@ for (const file of files) {
       const ratio = row.higherIsBetter ? v / bv : bv / v;
       const rec = { name: row.name, loop: l, value: v, unit: row.unit, baseline: row.baseline, baseline_value: bv, ratio };
       if (notes[l]) rec.note = notes[l];
+      if (clients[l]) rec.client = clients[l]; // echo rows: which load client measured them
       if (baseNote) rec.baseline_note = baseNote;
       results.push(rec);
       if (json) console.log(JSON.stringify(rec));
@@ -108,4 +125,5 @@ if (!json) {
   const lines = [head, head.map(() => '---'), ...table];
   console.log(`Node ${process.version}, ${repeat} runs per cell, medians; ratio > 1 means aloop is faster.\n`);
   for (const l of lines) console.log(`| ${l.join(' | ')} |`);
+  if (footnotes.length) console.log(`\n${footnotes.join('\n')}`);
 }

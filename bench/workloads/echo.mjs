@@ -1,5 +1,8 @@
 // Echo workloads (issue 5): request/response ping-pong against an echo server in its own process,
-// driven for ~1 s by bench/echo-client.mjs from this process. `run` serves with aloop on the loop
+// driven for ~1 s by a load client: the C one (bench/echo_client.c, built on demand by
+// bench/echo-client-c.mjs) or, where it cannot be built or ALOOP_ECHO_CLIENT=node, the Node one
+// (bench/echo-client.mjs), which is as slow per request as the servers and caps them all at about
+// the same figure. Measurements carry `client` ('c' or 'node'). `run` serves with aloop on the loop
 // under test (protocol, buffered protocol or streams); the baseline serves with plain node:net.
 // Rows `echo-<mode>-<size>-c<C>`; figures are requests per second (higher is better), with the
 // p50/p99 round-trip latency as the note. Where Python is installed, `echo-py-*` rows compare the
@@ -7,7 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { runEchoClient } from '../echo-client.mjs';
+import { echoClientKind, fallbackWhy, runBestEchoClient } from '../echo-client-c.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const DURATION = 1.0;
@@ -38,8 +41,10 @@ function startServer(cmd, args) {
 async function measure(cmd, args, conns, size) {
   const { port, child } = await startServer(cmd, args);
   try {
-    const r = await runEchoClient({ port, conns, size, duration: DURATION, warmup: WARMUP });
-    return { value: r.rps, note: `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms` };
+    const r = await runBestEchoClient({ port, conns, size, duration: DURATION, warmup: WARMUP });
+    // Figures from the Node client are not comparable with the C client's: say so in the cell.
+    const via = r.client === 'node' ? ', node client' : '';
+    return { value: r.rps, note: `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${via}`, client: r.client };
   } finally {
     child.removeAllListeners('exit');
     child.kill('SIGKILL');
@@ -86,6 +91,14 @@ for (const [pyName, pyArgs] of pyLoops) {
       runBaseline: () => measure(python, [pyServer, '--mode', mode, ...pyArgs], 10, 1024),
     });
   }
+}
+
+/** Called once by bench/run.mjs before the first echo row: builds the C client (or falls back,
+ * once, with a message) and returns a line for under the table. */
+export function prepare() {
+  return echoClientKind() === 'c'
+    ? 'echo rows: load client bench/echo_client.c (C, epoll, one process)'
+    : `echo rows: load client bench/echo-client.mjs (Node, one process; ${fallbackWhy})`;
 }
 
 export default rows;
