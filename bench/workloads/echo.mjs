@@ -14,7 +14,10 @@ import { echoClientKind, fallbackWhy, runBestEchoClient } from '../echo-client-c
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const DURATION = 1.0;
-const WARMUP = 0.2;
+// A fresh server process needs about a second to reach its steady state (JIT, socket buffers):
+// with 0.2 s the same cell varied 73k–98k req/s (node:net) and 93k–132k (native), with 1.5 s
+// 97k–108k and 120k–139k.
+const WARMUP = 1.0;
 
 /** Spawns a server command, resolves to `{ port, child }` once it prints `listening <port>`. */
 function startServer(cmd, args) {
