@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
 import { eachLoop } from './loops.js';
+import { Collector, FlowCollector, hashingReceiver, writeNumbered } from './protocols.js';
 
 const HOST = '127.0.0.1';
 
@@ -27,34 +28,6 @@ function echoProtocol(log?: string[]): aio.Protocol {
       log?.push(`lost:${exc}`);
     },
   };
-}
-
-/** A client protocol that records what arrives; `done` resolves at connectionLost. */
-class Collector implements aio.Protocol {
-  chunks: Buffer[] = [];
-  log: string[] = [];
-  transport!: aio.Transport;
-  done = aio.getRunningLoop().createFuture<Error | null>();
-  keepOpen = false;
-  connectionMade(t: aio.Transport) {
-    this.transport = t;
-    this.log.push('made');
-  }
-  dataReceived(d: Buffer) {
-    if (this.log[this.log.length - 1] !== 'data') this.log.push('data');
-    this.chunks.push(d);
-  }
-  eofReceived() {
-    this.log.push('eof');
-    return this.keepOpen;
-  }
-  connectionLost(exc: Error | null) {
-    this.log.push('lost');
-    this.done.setResult(exc);
-  }
-  get data() {
-    return Buffer.concat(this.chunks);
-  }
 }
 
 function port(server: aio.Server): number {
@@ -143,73 +116,18 @@ eachLoop((lc) => {
       const loop = aio.getRunningLoop();
       const CHUNK = 1 << 20;
       const TOTAL = 64 * CHUNK;
-      let pausesRead = 0;
+      const stats = { pausesRead: 0 };
       const serverDone = loop.createFuture<string>();
-      const server = await loop.createServer(() => {
-        const h = createHash('sha256');
-        let t: aio.Transport;
-        let n = 0;
-        let since = 0;
-        return {
-          connectionMade(tr: aio.Transport) {
-            t = tr;
-          },
-          dataReceived(d: Buffer) {
-            h.update(d);
-            n += d.length;
-            since += d.length;
-            // Pause reading now and then; the writer must feel the backpressure.
-            if (since >= 4 * CHUNK) {
-              since = 0;
-              pausesRead++;
-              t.pauseReading();
-              expect(t.isReading()).toBe(false);
-              loop.callLater(0.002, () => t.resumeReading());
-            }
-          },
-          eofReceived() {
-            const digest = h.digest('hex');
-            t.write(Buffer.from(`${n} ${digest}`));
-            serverDone.setResult(digest);
-            return false;
-          },
-        };
-      }, HOST, 0);
-
-      const client = new (class extends Collector {
-        pauses = 0;
-        resumed: aio.Future<void> | null = null;
-        pauseWriting() {
-          this.pauses++;
-          this.resumed = loop.createFuture<void>();
-        }
-        resumeWriting() {
-          this.resumed!.setResult(undefined);
-          this.resumed = null;
-        }
-      })();
+      const server = await loop.createServer(() => hashingReceiver(4 * CHUNK, serverDone, stats), HOST, 0);
+      const client = new FlowCollector();
       const [tr] = await loop.createConnection(() => client, HOST, port(server));
       expect(tr.getWriteBufferLimits()).toEqual([16 * 1024, 64 * 1024]);
-      const h = createHash('sha256');
-      const seed = randomBytes(CHUNK);
-      for (let i = 0; i < TOTAL / CHUNK; i++) {
-        const chunk = Buffer.from(seed);
-        chunk.writeUInt32BE(i, 0);
-        h.update(chunk);
-        tr.write(chunk);
-        if (client.resumed) {
-          expect(tr.getWriteBufferSize()).toBeGreaterThan(64 * 1024);
-          await client.resumed;
-          expect(tr.getWriteBufferSize()).toBeLessThanOrEqual(16 * 1024);
-        }
-      }
-      tr.writeEof();
-      const mine = h.digest('hex');
+      const mine = await writeNumbered(tr, client, TOTAL, CHUNK);
       expect(await client.done).toBeNull();
       expect(await serverDone).toBe(mine);
       expect(client.data.toString()).toBe(`${TOTAL} ${mine}`);
       expect(client.pauses).toBeGreaterThan(0);
-      expect(pausesRead).toBeGreaterThan(0);
+      expect(stats.pausesRead).toBeGreaterThan(0);
       server.close();
       await server.waitClosed();
     });

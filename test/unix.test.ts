@@ -3,47 +3,16 @@
  * errors from the OS, path checks, names, half-close, backpressure with a checksum, server close
  * with live clients, abort, many connections, streams.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
 import { eachLoop } from './loops.js';
+import { Collector, FlowCollector, hashingReceiver, writeNumbered } from './protocols.js';
 
 function tmpPath(tag: string): string {
   return path.join(os.tmpdir(), `aloop-${tag}-${process.pid}-${Math.random().toString(36).slice(2)}.sock`);
-}
-
-/** Records what arrives; `done` settles at connectionLost. */
-class Recorder implements aio.Protocol {
-  chunks: Buffer[] = [];
-  log: string[] = [];
-  transport!: aio.Transport;
-  readonly done: aio.Future<Error | null>;
-  keepOpen = false;
-  constructor(loop: aio.AbstractEventLoop) {
-    this.done = loop.createFuture<Error | null>();
-  }
-  connectionMade(t: aio.Transport) {
-    this.transport = t;
-    this.log.push('made');
-  }
-  dataReceived(d: Buffer) {
-    if (this.log[this.log.length - 1] !== 'data') this.log.push('data');
-    this.chunks.push(d);
-  }
-  eofReceived() {
-    this.log.push('eof');
-    return this.keepOpen;
-  }
-  connectionLost(exc: Error | null) {
-    this.log.push('lost');
-    this.done.setResult(exc);
-  }
-  get data() {
-    return Buffer.concat(this.chunks);
-  }
 }
 
 eachLoop((lc) => {
@@ -51,7 +20,7 @@ eachLoop((lc) => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const p = tmpPath('missing');
-      const err = await loop.createUnixConnection(() => new Recorder(loop), p).then(
+      const err = await loop.createUnixConnection(() => new Collector(), p).then(
         () => null,
         (e: NodeJS.ErrnoException) => e,
       );
@@ -61,7 +30,7 @@ eachLoop((lc) => {
       // A regular file is not listening: the kernel refuses the connection.
       fs.writeFileSync(p, '');
       try {
-        await expect(loop.createUnixConnection(() => new Recorder(loop), p)).rejects.toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
+        await expect(loop.createUnixConnection(() => new Collector(), p)).rejects.toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
       } finally {
         fs.unlinkSync(p);
       }
@@ -72,13 +41,13 @@ eachLoop((lc) => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const long = path.join(os.tmpdir(), 'x'.repeat(200));
-      expect(() => loop.createUnixServer(() => new Recorder(loop), long)).toThrow(RangeError);
-      expect(() => loop.createUnixServer(() => new Recorder(loop), long)).toThrow(/path is \d+ bytes long/);
-      expect(() => loop.createUnixConnection(() => new Recorder(loop), long)).toThrow(RangeError);
-      expect(() => loop.createUnixConnection(() => new Recorder(loop), '')).toThrow(RangeError);
-      expect(() => loop.createUnixConnection(() => new Recorder(loop), 'a\0b')).toThrow(/NUL/);
-      expect(() => loop.createUnixConnection(() => new Recorder(loop), 42 as never)).toThrow(TypeError);
-      expect(() => loop.createUnixServer(() => new Recorder(loop), tmpPath('x'), { backlog: -1 })).toThrow(RangeError);
+      expect(() => loop.createUnixServer(() => new Collector(), long)).toThrow(RangeError);
+      expect(() => loop.createUnixServer(() => new Collector(), long)).toThrow(/path is \d+ bytes long/);
+      expect(() => loop.createUnixConnection(() => new Collector(), long)).toThrow(RangeError);
+      expect(() => loop.createUnixConnection(() => new Collector(), '')).toThrow(RangeError);
+      expect(() => loop.createUnixConnection(() => new Collector(), 'a\0b')).toThrow(/NUL/);
+      expect(() => loop.createUnixConnection(() => new Collector(), 42 as never)).toThrow(TypeError);
+      expect(() => loop.createUnixServer(() => new Collector(), tmpPath('x'), { backlog: -1 })).toThrow(RangeError);
       expect(fs.existsSync(long)).toBe(false);
     });
   });
@@ -109,7 +78,7 @@ eachLoop((lc) => {
       }, p);
       expect(server.sockets).toHaveLength(1);
       expect(server.sockets[0]!.getsockname()).toBe(p);
-      const client = new Recorder(loop);
+      const client = new Collector();
       client.keepOpen = true;
       const [tr] = await loop.createUnixConnection(() => client, p);
       expect(tr.getExtraInfo('peername')).toBe(p);
@@ -131,64 +100,23 @@ eachLoop((lc) => {
     });
   });
 
-  test('16 MiB with pauses on both sides arrives intact (sha256)', async () => {
+  test('16 MiB with pauses on both sides arrives intact (sha256 both ends)', async () => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const p = tmpPath('bulk');
       const CHUNK = 256 * 1024;
       const TOTAL = 64 * CHUNK;
-      const digest = loop.createFuture<[number, string]>();
-      const server = await loop.createUnixServer(() => {
-        const h = createHash('sha256');
-        let t: aio.Transport;
-        let n = 0;
-        let since = 0;
-        return {
-          connectionMade(tr: aio.Transport) {
-            t = tr;
-          },
-          dataReceived(d: Buffer) {
-            h.update(d);
-            n += d.length;
-            since += d.length;
-            if (since >= 2 * 1024 * 1024) {
-              since = 0;
-              t.pauseReading();
-              loop.callLater(0.002, () => t.resumeReading());
-            }
-          },
-          eofReceived() {
-            digest.setResult([n, h.digest('hex')]);
-            return false;
-          },
-        };
-      }, p);
-      let pauses = 0;
-      let resumed: aio.Future<void> | null = null;
-      const client = new (class extends Recorder {
-        pauseWriting() {
-          pauses++;
-          resumed = loop.createFuture<void>();
-        }
-        resumeWriting() {
-          resumed!.setResult(undefined);
-          resumed = null;
-        }
-      })(loop);
+      const stats = { pausesRead: 0 };
+      const serverDone = loop.createFuture<string>();
+      const server = await loop.createUnixServer(() => hashingReceiver(8 * CHUNK, serverDone, stats), p);
+      const client = new FlowCollector();
       const [tr] = await loop.createUnixConnection(() => client, p);
-      const h = createHash('sha256');
-      const seed = randomBytes(CHUNK);
-      for (let i = 0; i < TOTAL / CHUNK; i++) {
-        const chunk = Buffer.from(seed);
-        chunk.writeUInt32BE(i, 0);
-        h.update(chunk);
-        tr.write(chunk);
-        if (resumed !== null) await resumed;
-      }
-      tr.writeEof();
-      expect(await digest).toEqual([TOTAL, h.digest('hex')]);
-      expect(pauses).toBeGreaterThan(0);
-      await client.done;
+      const mine = await writeNumbered(tr, client, TOTAL, CHUNK);
+      expect(await client.done).toBeNull();
+      expect(await serverDone).toBe(mine);
+      expect(client.data.toString()).toBe(`${TOTAL} ${mine}`);
+      expect(client.pauses).toBeGreaterThan(0);
+      expect(stats.pausesRead).toBeGreaterThan(0);
       server.close();
       await server.waitClosed();
     });
@@ -198,14 +126,14 @@ eachLoop((lc) => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const p = tmpPath('close');
-      const server = await loop.createUnixServer(() => new Recorder(loop), p);
-      const clients = await Promise.all([0, 1, 2].map(() => loop.createUnixConnection(() => new Recorder(loop), p)));
+      const server = await loop.createUnixServer(() => new Collector(), p);
+      const clients = await Promise.all([0, 1, 2].map(() => loop.createUnixConnection(() => new Collector(), p)));
       await aio.sleep(0.01);
       server.close();
       expect(server.isServing()).toBe(false);
       expect(server.sockets).toEqual([]);
       // New connections are refused once the listener is closed (its path is gone).
-      await expect(loop.createUnixConnection(() => new Recorder(loop), p)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(loop.createUnixConnection(() => new Collector(), p)).rejects.toMatchObject({ code: 'ENOENT' });
       let closed = false;
       const waiting = server.waitClosed().then(() => (closed = true));
       await aio.sleep(0.01);
@@ -223,9 +151,9 @@ eachLoop((lc) => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const p = tmpPath('abort');
-      const peer = loop.createFuture<Recorder>();
+      const peer = loop.createFuture<Collector>();
       const server = await loop.createUnixServer(() => {
-        const r = new Recorder(loop);
+        const r = new Collector();
         // Never reads: the client's writes pile up in its buffer.
         const made = r.connectionMade.bind(r);
         r.connectionMade = (t) => {
@@ -235,7 +163,7 @@ eachLoop((lc) => {
         };
         return r;
       }, p);
-      const client = new Recorder(loop);
+      const client = new Collector();
       const [tr] = await loop.createUnixConnection(() => client, p);
       const r = await peer;
       const big = Buffer.alloc(8 * 1024 * 1024, 7);
