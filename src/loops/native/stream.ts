@@ -5,9 +5,10 @@
  *
  * Each event record from C++ (see io.ts) is queued by the shared part and one pump per iteration
  * hands it to the protocol. Read bytes are copied out of the shared arena at once; a
- * BufferedProtocol gets them copied into its `getBuffer()` later (the protocol's buffer cannot be
- * handed to libuv without calling JS from the read callback). Writes go straight down:
- * C++ tries them at once and queues only the rest.
+ * BufferedProtocol gets them copied into its `getBuffer()` later: libuv never reads into a
+ * JS-owned buffer, which a transfer or detach could free under it (N-API cannot pin one), and a
+ * check per read would cost more than the copy. Writes go straight down: C++ tries them at once
+ * and queues only the rest.
  */
 import type { AbstractEventLoop } from '../../events.js';
 import type { Coro } from '../../tasks.js';
