@@ -1,0 +1,107 @@
+/**
+ * sleep(delay, result): a Future done after `delay` seconds. `sleep(0)` is asyncio's bare
+ * `yield`: exactly one loop iteration, at the cost of one object.
+ */
+import { Future, setResultUnlessCancelled } from './futures.js';
+import { type AbstractEventLoop, type Runnable, type TimerHandle, getRunningLoop } from './events.js';
+import { checkDelay } from './coro.js';
+
+/** Shared iterator results: `yield*` reads them and keeps nothing, so no allocation per step. */
+const YIELD_NOTHING: IteratorYieldResult<Future<unknown>> = Object.freeze({ done: false, value: null as unknown as Future<unknown> });
+
+/**
+ * The Future of `sleep(0)` (and negative delays): waiting on it gives the loop exactly one
+ * iteration, like asyncio's bare `yield`. A generator task yields nothing and is stepped again
+ * next iteration; an async task is resumed by a callback queued now. The Future itself is
+ * settled only if something else watches it (a done callback), so the common case costs this
+ * one object: it is also its own (one-shot) iterator.
+ */
+export class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknown> {
+  // The value to resolve with waits in `_result` (unused while pending): one field less.
+  /** @internal Bits: 1 = settling scheduled, 2 = yielded once, 4 = iteration finished. */
+  _s0 = 0;
+
+  constructor(loop: AbstractEventLoop, value: T) {
+    super({ loop });
+    this._result = value;
+  }
+
+  /** @internal The awaiting task resumes: settle now if nobody else made it settle. */
+  _finish(): void {
+    if (this._state === 0) {
+      this._s0 |= 1;
+      this.setResult(this._result as T);
+    }
+  }
+
+  override addDoneCallback(cb: (fut: Future<T>) => unknown): void {
+    this.#settleSoon();
+    super.addDoneCallback(cb);
+  }
+
+  override _addWaiter(waiter: Runnable): void {
+    this.#settleSoon();
+    super._addWaiter(waiter);
+  }
+
+  #settleSoon(): void {
+    if ((this._s0 & 1) === 0) {
+      this._s0 |= 1;
+      this._loop.callSoon(setResultUnlessDone<T>, this, this._result as T);
+    }
+  }
+
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    if ((this._s0 & 6) === 0) return this;
+    // Iterated again (rare): a fresh one-shot iterator with the same outcome.
+    const again = new Sleep0<T>(this._loop, this._result as T);
+    if (this._state !== 0 || (this._s0 & 4) !== 0) {
+      again._s0 = 7;
+      again.setResult(this._result as T);
+    }
+    return again;
+  }
+
+  next(): IteratorResult<Future<unknown>, T> {
+    if ((this._s0 & 6) === 0) {
+      this._s0 |= 2;
+      return YIELD_NOTHING;
+    }
+    this._s0 |= 5;
+    if (this._state === 0) this.setResult(this._result as T);
+    return { done: true, value: this.result() };
+  }
+
+  throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    throw e;
+  }
+
+  return(v?: T): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: v as T };
+  }
+}
+
+/** The awaiting task may have settled a Sleep0 first (see `next`/`_finish`). */
+function setResultUnlessDone<T>(fut: Future<T>, result: T): void {
+  if (fut._state === 0) fut.setResult(result);
+}
+
+class SleepFuture<T> extends Future<T> {
+  /** @internal */ _handle: TimerHandle | null = null;
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this._handle?.cancel();
+    return true;
+  }
+}
+
+/** A Future done after `delay` seconds, with `result`. `sleep(0)` yields to the loop once. */
+export function sleep<T = undefined>(delay: number, result?: T): Future<T> {
+  checkDelay(delay);
+  const loop = getRunningLoop();
+  if (delay <= 0) return new Sleep0<T>(loop, result as T);
+  const fut = new SleepFuture<T>({ loop });
+  fut._handle = loop.callLater(delay, setResultUnlessCancelled<T>, fut, result as T);
+  return fut;
+}

@@ -1,0 +1,412 @@
+/**
+ * Task: drives a coroutine on the loop. Two coroutine forms share one Task:
+ *
+ * - generator coroutines, stepped with `next()`/`throw()` from the ready queue exactly as
+ *   asyncio's `Task.__step` does: whatever the generator yields is a Future to wait on (or
+ *   nothing, meaning "run me again next iteration", as asyncio's bare `yield`);
+ * - async functions, called once inside the task's context; they resume in V8's microtask queue
+ *   after a loop callback settles the awaited Future (see `_awaitFuture`), and the loop ends its
+ *   batch there so the step runs to its next suspension before any other callback.
+ *
+ * Also here: createTask, ensureFuture, currentTask, allTasks.
+ */
+import { CancelledError, InvalidStateError } from './errors.js';
+import { Future, settle, wrapPromise, type AwaitingTask } from './futures.js';
+import {
+  type AbstractEventLoop,
+  type Runnable,
+  type TaskOptions,
+  getRunningLoop,
+  _getRunningLoop,
+  getEventLoop,
+  describe,
+} from './events.js';
+import { contextTask, enableTaskContext, markResumed, runInTask } from './context.js';
+import { type Coro, type CoroLike, checkOptions, isCoroutine, isGeneratorFunction, isThenable } from './coro.js';
+import { Sleep0 } from './sleep.js';
+
+let taskCounter = 0;
+/** The generator task whose step is running (async tasks are found through the context). */
+let stepping: Task<any> | null = null;
+/**
+ * Tasks not done yet, for allTasks(): an intrusive doubly linked list through the tasks
+ * themselves (O(1) insert and unlink, no hashing; asyncio keeps a WeakSet).
+ */
+let liveHead: Task<any> | null = null;
+
+function linkLive(t: Task<any>): void {
+  t._nextLive = liveHead;
+  if (liveHead !== null) liveHead._prevLive = t;
+  liveHead = t;
+}
+
+function unlinkLive(t: Task<any>): void {
+  const p = t._prevLive;
+  const n = t._nextLive;
+  if (p !== null) p._nextLive = n;
+  else if (liveHead === t) liveHead = n;
+  else return; // already unlinked
+  if (n !== null) n._prevLive = p;
+  t._prevLive = t._nextLive = null;
+}
+
+export class Task<T = unknown> extends Future<T> implements AwaitingTask {
+  /** @internal */ _coro: Coro<T> | null = null;
+  /** @internal */ _fn: (() => unknown) | null = null;
+  /** @internal */ _isAsyncTask: true = false as unknown as true;
+  /** @internal The name, or its number until first asked (no string per task made up front). */ _name: string | number;
+  /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /**
+   * @internal Async-function tasks only: other loop Futures the task's code is awaiting at the
+   * same time as `_futWaiter` (Promise.all/race/allSettled, a helper running detached inside the
+   * task). `cancel()` cancels them all, so it is not lost on whichever was awaited last.
+   */
+  _otherWaits: Future<unknown>[] | null = null;
+  /** @internal */ _mustCancel = false;
+  /** @internal */ _numCancelsRequested = 0;
+  /** @internal */ _cancelMsg: string | undefined = undefined;
+  /** @internal Ready-queue entry protocol (Runnable): a step is never cancelled. */
+  readonly _cancelled = false;
+  /** @internal */ _prevLive: Task<any> | null = null;
+  /** @internal */ _nextLive: Task<any> | null = null;
+  /** @internal */ _abort: AbortController | null = null;
+
+  constructor(coro: Coro<T> | (() => unknown), options?: { loop?: AbstractEventLoop; name?: string }) {
+    super(options);
+    if (isCoroutine(coro)) this._coro = coro;
+    else if (isGeneratorFunction(coro)) this._coro = coro() as Coro<T>;
+    else if (typeof coro === 'function') {
+      this._fn = coro;
+      this._isAsyncTask = true;
+      enableTaskContext();
+    } else {
+      throw new TypeError(`coro must be a coroutine or a function returning one, not ${describe(coro)}`);
+    }
+    const name = options?.name;
+    this._name = name === undefined ? ++taskCounter : String(name);
+    linkLive(this);
+    this._loop._callSoonRunnable(this);
+  }
+
+  /** @internal The ready queue runs the task's next step (the first one of an async task). */
+  _run(): void {
+    if (this._coro !== null) this._step();
+    else this._startAsync();
+  }
+
+  getName(): string {
+    if (typeof this._name === 'number') this._name = `Task-${this._name}`;
+    return this._name;
+  }
+
+  setName(name: string): void {
+    this._name = String(name);
+  }
+
+  /** The generator coroutine, or the async function, this task runs. */
+  getCoro(): Coro<T> | (() => unknown) | null {
+    return this._coro ?? this._fn;
+  }
+
+  /** An AbortSignal aborted when cancellation is requested, for `fetch` and other APIs. */
+  get signal(): AbortSignal {
+    if (this._abort === null) {
+      this._abort = new AbortController();
+      if (this._numCancelsRequested > 0) this._abort.abort(new CancelledError(this._cancelMsg ?? ''));
+    }
+    return this._abort.signal;
+  }
+
+  override setResult(_: T): void {
+    throw new Error('Task does not support setResult()');
+  }
+
+  override setException(_: unknown): void {
+    throw new Error('Task does not support setException()');
+  }
+
+  /** Requests cancellation: `CancelledError` is thrown into the coroutine where it waits. */
+  override cancel(msg?: string): boolean {
+    if (this._state !== 0) return false;
+    this._numCancelsRequested++;
+    if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg ?? ''));
+    // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
+    // cancelled again later (asyncio's comment, same reason).
+    let delivered = this._futWaiter !== null && this._futWaiter.cancel(msg);
+    const others = this._otherWaits;
+    if (others !== null) for (const f of others) if (f.cancel(msg)) delivered = true;
+    if (delivered) return true;
+    this._mustCancel = true;
+    this._cancelMsg = msg;
+    return true;
+  }
+
+  /** How many cancellation requests are pending (asyncio 3.11+). */
+  cancelling(): number {
+    return this._numCancelsRequested;
+  }
+
+  /** Takes one cancellation request back; returns how many remain. */
+  uncancel(): number {
+    if (this._numCancelsRequested > 0) {
+      this._numCancelsRequested--;
+      if (this._numCancelsRequested === 0) this._mustCancel = false;
+    }
+    return this._numCancelsRequested;
+  }
+
+  override _kind(): string {
+    return 'Task';
+  }
+
+  override toString(): string {
+    return super.toString().replace(/^<Task/, `<Task name=${JSON.stringify(this.getName())}`);
+  }
+
+  // --- completion -----------------------------------------------------------------------------
+
+  #finishResult(v: T): void {
+    unlinkLive(this);
+    if (this._mustCancel) {
+      // Cancellation was requested but the coroutine finished without waiting again.
+      this._mustCancel = false;
+      super.cancel(this._cancelMsg);
+    } else super.setResult(v);
+  }
+
+  #finishError(e: unknown): void {
+    unlinkLive(this);
+    if (e instanceof CancelledError) super.cancel(e.message || this._cancelMsg);
+    else super.setException(e === undefined ? new Error('coroutine threw undefined') : e);
+  }
+
+  // --- the generator driver (asyncio's __step / __wakeup) -------------------------------------
+
+  /** @internal One step: resume the generator, or throw `exc` into it. */
+  _step(exc?: Error): void {
+    if (this._state !== 0) throw new InvalidStateError(`_step(): already done: ${this}`);
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      exc = new CancelledError(this._cancelMsg ?? '');
+      // The cancellation replaces what we were woken for; a failure there counts as seen
+      // (asyncio's __wakeup reads the result before stepping).
+      retrieve(this._futWaiter);
+    }
+    this._futWaiter = null;
+    const coro = this._coro!;
+    const prev = stepping;
+    stepping = this;
+    try {
+      const r = exc === undefined ? coro.next() : coro.throw(exc);
+      if (r.done) this.#finishResult(r.value);
+      else this.#onYield(r.value);
+    } catch (e) {
+      this.#finishError(e);
+    } finally {
+      stepping = prev;
+    }
+  }
+
+  #onYield(y: unknown): void {
+    if (y === null || y === undefined) {
+      // A bare yield: run again next iteration (asyncio's sleep(0)).
+      this._loop._callSoonRunnable(this);
+    } else if (y instanceof Future) {
+      if (y._loop !== this._loop) {
+        this.#throwInSoon(new Error(`Task ${this} got Future ${y} attached to a different loop`));
+      } else if (y === this) {
+        this.#throwInSoon(new Error(`Task cannot await on itself: ${this}`));
+      } else {
+        y._addWaiter(this);
+        this._futWaiter = y;
+        if (this._mustCancel && y.cancel(this._cancelMsg)) this._mustCancel = false;
+      }
+    } else {
+      const hint = isThenable(y) ? ' (use `yield*` with Futures; wrap Promises with ensureFuture)' : '';
+      this.#throwInSoon(new TypeError(`Task got bad yield: ${describe(y)}${hint}`));
+    }
+  }
+
+  #throwInSoon(err: Error): void {
+    this._loop.callSoon(() => {
+      if (this._state === 0) this._step(err);
+    });
+  }
+
+  // --- the async-function driver --------------------------------------------------------------
+
+  /** @internal First (and only loop-driven) step of an async-function task. */
+  _startAsync(): void {
+    if (this._state !== 0) return;
+    if (this._mustCancel) {
+      // Cancelled before it started: the function never runs (asyncio throws into the
+      // unstarted coroutine, which finishes it at once).
+      this._mustCancel = false;
+      this.#finishError(new CancelledError(this._cancelMsg ?? ''));
+      return;
+    }
+    // `_fn` stays set: getCoro() must give it while the function runs.
+    const fn = this._fn!;
+    let r: unknown;
+    const prev = stepping;
+    stepping = this;
+    try {
+      r = runInTask(this, fn);
+    } catch (e) {
+      this.#finishError(e);
+      return;
+    } finally {
+      stepping = prev;
+    }
+    if (isCoroutine(r) || r instanceof Future) {
+      // A plain function that returned a generator coroutine (drive it as one) or a Future
+      // (wait on it as a generator would, so cancelling the task cancels the Future).
+      this._coro = (r instanceof Future ? awaitFuture(r) : r) as Coro<T>;
+      this._isAsyncTask = false as unknown as true;
+      this._step();
+      return;
+    }
+    if (!isThenable(r)) {
+      this.#finishError(new TypeError(`the task's function must return a coroutine or a Promise, not ${describe(r)}`));
+      return;
+    }
+    r.then(
+      (v) => this.#finishResult(v as T),
+      (e) => this.#finishError(e),
+    );
+    this._loop._yieldToMicrotasks();
+  }
+
+  /** @internal Called by `Future.then` when this task's code awaits `fut`. */
+  _awaitFuture(fut: Future<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
+    if (fut._loop !== this._loop) {
+      queueMicrotask(() => fail(new Error(`Task ${this} got Future ${fut} attached to a different loop`)));
+      return;
+    }
+    if (fut === this) {
+      // It would wait for itself forever (asyncio raises the same error for `await self`).
+      queueMicrotask(() => fail(new Error(`Task cannot await on itself: ${this}`)));
+      return;
+    }
+    if (fut._state !== 0 && !this._mustCancel) {
+      // Already done: no loop callback runs first (asyncio returns at once from such an await).
+      queueMicrotask(() => settle(fut, ok, fail));
+      return;
+    }
+    const prev = this._futWaiter;
+    if (prev !== null && prev !== fut && prev._state === 0) (this._otherWaits ??= []).push(prev);
+    this._futWaiter = fut;
+    // One small object is both the ready-queue entry and the wake-up (no closure, no Handle).
+    const r = new Resumption(this, fut, ok, fail);
+    if (fut instanceof Sleep0) this._loop._callSoonRunnable(r);
+    else fut._addWaiter(r);
+    if (this._mustCancel && fut.cancel(this._cancelMsg)) this._mustCancel = false;
+  }
+
+  /** @internal A loop callback: resume the async function with `fut`'s outcome. */
+  _resume(fut: Future<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
+    if (this._futWaiter === fut) this._futWaiter = null;
+    else if (this._otherWaits !== null) dropWait(this, fut);
+    markResumed(this);
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      retrieve(fut);
+      fail(new CancelledError(this._cancelMsg ?? ''));
+    } else {
+      if (fut instanceof Sleep0) fut._finish();
+      settle(fut, ok, fail);
+    }
+    this._loop._yieldToMicrotasks();
+  }
+}
+
+function dropWait(task: Task<any>, fut: Future<any>): void {
+  const others = task._otherWaits!;
+  const i = others.indexOf(fut);
+  if (i >= 0) others.splice(i, 1);
+  if (others.length === 0) task._otherWaits = null;
+}
+
+/** Marks a failed future's exception as seen (no "never retrieved" report for it). */
+function retrieve(fut: Future<unknown> | null): void {
+  if (fut !== null && fut._state !== 0 && !fut.cancelled()) fut.exception();
+}
+
+/** An async task waiting on a Future: queued when the Future is done, it resumes the task. */
+class Resumption implements Runnable {
+  readonly _cancelled = false;
+  constructor(
+    readonly task: Task<any>,
+    readonly fut: Future<any>,
+    readonly ok: (v: any) => void,
+    readonly fail: (e: unknown) => void,
+  ) {}
+
+  _run(): void {
+    this.task._resume(this.fut, this.ok, this.fail);
+  }
+
+  /** What debug mode's slow-callback warning names. */
+  toString(): string {
+    return String(this.task);
+  }
+}
+// -------------------------------------------------------------------------------------------------
+// Task access.
+
+/** The task running now (in `loop`, default the running loop), or null. */
+export function currentTask(loop?: AbstractEventLoop): Task<unknown> | null {
+  const t: Task<unknown> | null = stepping ?? contextTask<Task<unknown>>() ?? null;
+  if (t === null) return null;
+  const l = loop ?? _getRunningLoop();
+  return l === null || t._loop === l ? t : null;
+}
+
+/** The tasks of `loop` (default: the running loop) that are not done yet. */
+export function allTasks(loop?: AbstractEventLoop): Set<Task<unknown>> {
+  const l = loop ?? getRunningLoop();
+  const out = new Set<Task<unknown>>();
+  for (let t = liveHead; t !== null; t = t._nextLive) if (t._loop === l && !t.done()) out.add(t);
+  return out;
+}
+
+/** Schedules `coro` as a Task on the running loop. */
+export function createTask<T>(coro: CoroLike<T>, options?: TaskOptions): Task<T> {
+  return getRunningLoop().createTask(coro, options);
+}
+
+/**
+ * @internal What `loop.createTask` does by default: a Task for a coroutine or function; a Task
+ * awaiting it for a Future or a foreign Promise.
+ */
+export function newTask<T>(loop: AbstractEventLoop, coro: CoroLike<T>, options?: TaskOptions): Task<T> {
+  checkOptions(options);
+  if (isCoroutine(coro) || typeof coro === 'function') {
+    return new Task<T>(coro as Coro<T>, { loop, name: options?.name });
+  }
+  if (coro instanceof Future || isThenable(coro)) {
+    const fut = ensureFuture(coro, loop);
+    return new Task<T>(awaitFuture(fut), { loop, name: options?.name });
+  }
+  throw new TypeError(`coro must be a coroutine, a function, a Future or a Promise, not ${describe(coro)}`);
+}
+
+export function* awaitFuture<T>(fut: Future<T>): Coro<T> {
+  return yield* fut;
+}
+
+
+
+/** A Future for `x`: itself if it is one, a Task for a coroutine, a wrapper for a Promise. */
+export function ensureFuture<T>(x: CoroLike<T>, loop?: AbstractEventLoop): Future<T> {
+  if (x instanceof Future) {
+    if (loop !== undefined && x._loop !== loop) {
+      throw new Error('The future belongs to a different loop than the one specified as the loop argument');
+    }
+    return x;
+  }
+  const l = loop ?? _getRunningLoop() ?? getEventLoop();
+  if (isCoroutine(x) || typeof x === 'function') return l.createTask(x);
+  if (isThenable(x)) return wrapPromise(x as PromiseLike<T>, l);
+  throw new TypeError(`x must be a coroutine, a function, a Future or a Promise, not ${describe(x)}`);
+}
