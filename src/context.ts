@@ -1,67 +1,121 @@
 /**
- * Which async-function task is running, for code that runs in V8's microtask queue.
+ * Which task's code is running now: what `currentTask()` answers and what `Future.then` uses to
+ * learn which task awaits a Future (so that `task.cancel()` can cancel it).
  *
- * A generator task step is called by the loop, so the loop knows the current task. An
- * async-function task resumes in a microtask the loop never sees; to learn which task awaits a
- * Future (so `cancel()` can cancel that Future) the Task runs its function inside an
- * AsyncLocalStorage context, and `Future.then` reads it (DESIGN.md "Coroutines").
- *
- * On Node 20/22 an active AsyncLocalStorage slows every promise in the process, so it is switched
- * on only when the first async-function task is created: generator-only programs never pay.
- * `ALOOP_TASK_CONTEXT=0` keeps it off (for benchmarks): the task is then known only from its own
- * wake-up until the loop's batch goes on, which covers awaits of loop Futures but not code that
- * resumes after a foreign Promise.
+ * - A generator task step is called by the loop, so the loop knows it: `stepping`.
+ * - An async function's code runs in V8's microtask queue, which the loop never sees. But the loop
+ *   starts or resumes async tasks one at a time and lets the microtask queue drain before it runs
+ *   anything else (BaseEventLoop splits its batch there, for asyncio's step order). While that
+ *   drain lasts, the code running is the resumed task's: `draining`. That covers every await of a
+ *   loop Future, at no cost per promise.
+ * - What a drain cannot see is code that resumes after a foreign Promise settled outside any drain
+ *   (a Node timer, I/O, a worker). Two answers:
+ *   - where AsyncLocalStorage costs nothing per promise (Node >= 24, AsyncContextFrame), or when
+ *     `ALOOP_TASK_CONTEXT=1`, each async task also runs inside an AsyncLocalStorage context, which
+ *     follows every promise reaction: exact;
+ *   - elsewhere (Node 20/22, where an active AsyncLocalStorage runs promise hooks on every promise
+ *     of the process, 2-4x slower plain awaits), a task whose step ended waiting on something that
+ *     is not a loop Future is "away"; code running outside every step, drain and loop callback is
+ *     attributed to it when it is the only task away (README "Differences from asyncio").
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-interface TaskLike {
-  readonly _isAsyncTask: true;
+/** What this module needs of a Task. */
+export interface RunningTask {
+  _state: number;
+  /** The generator coroutine (null for an async-function task). */
+  _coro: unknown;
+  /** Head of the list of loop Futures its code awaits now (async-function tasks). */
+  _waits: unknown;
 }
 
-let als: AsyncLocalStorage<TaskLike> | null = null;
-let enabled = process.env.ALOOP_TASK_CONTEXT !== '0';
-/** The async task woken by the loop, valid until the loop's batch continues (no-ALS fallback). */
-let resumed: TaskLike | undefined;
-
-/** Switch the context on (first async task). Idempotent and cheap once on. */
-export function enableTaskContext(): void {
-  if (als === null && enabled) als = new AsyncLocalStorage<TaskLike>();
+/** Whether AsyncLocalStorage is cheap here: Node >= 24 runs it on AsyncContextFrame. */
+function contextFrameDefault(): boolean {
+  const major = Number(process.versions.node.split('.')[0]);
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  if (flags.includes('--no-async-context-frame')) return false;
+  return major >= 24 || flags.includes('--experimental-async-context-frame');
 }
 
-/** Benchmarks only: turn the context off before any async task exists. */
-export function setTaskContextEnabled(on: boolean): void {
-  enabled = on;
-  if (!on) als = null;
-}
+const mode = process.env.ALOOP_TASK_CONTEXT;
+/** The exact context, or null where it would tax every promise (see above). */
+const als: AsyncLocalStorage<RunningTask> | null =
+  mode === '1' || (mode !== '0' && contextFrameDefault()) ? new AsyncLocalStorage<RunningTask>() : null;
 
-export function taskContextActive(): boolean {
+let stepping: RunningTask | null = null;
+let draining: RunningTask | null = null;
+/** True while the loop runs a plain callback of its batch (no task's code runs then). */
+let inCallbacks = false;
+/** Async tasks whose last step ended waiting on something that is not a loop Future. */
+const away = new Set<RunningTask>();
+
+/** Whether async tasks run inside an AsyncLocalStorage context (exact attribution). */
+export function exactContext(): boolean {
   return als !== null;
 }
 
-/** The async task whose code is running now, if any. */
-export function contextTask<T extends TaskLike>(): T | undefined {
-  return (als !== null ? als.getStore() : resumed) as T | undefined;
+/** The async-function task whose code is running now, if known: it is the one awaiting. */
+export function awaitingTask(): RunningTask | null {
+  if (stepping !== null) return null;
+  if (als !== null) return als.getStore() ?? null;
+  if (draining !== null) return draining;
+  if (inCallbacks || away.size !== 1) return null;
+  for (const t of away) return t;
+  return null;
 }
 
-/** Runs `fn` inside `task`'s context. */
-export function runInTask<R>(task: TaskLike, fn: () => R): R {
-  resumed = task;
+/** The task (either form) whose code is running now. */
+export function runningTask(): RunningTask | null {
+  return stepping ?? awaitingTask();
+}
+
+/** A generator step starts; returns what to restore. */
+export function enterStep(task: RunningTask): RunningTask | null {
+  const prev = stepping;
+  stepping = task;
+  return prev;
+}
+
+export function leaveStep(prev: RunningTask | null): void {
+  stepping = prev;
+}
+
+/** An async task starts or resumes: until the loop continues its batch, code is this task's. */
+export function beginDrain(task: RunningTask): void {
+  draining = task;
+  if (away.size > 0) away.delete(task);
+}
+
+/** The loop continues its batch: the drained task has suspended (or finished). */
+export function endDrain(): void {
+  const t = draining;
+  if (t === null) return;
+  draining = null;
+  // Still running, and not waiting on any loop Future: it awaits a foreign Promise.
+  if (als === null && t._state === 0 && t._coro === null && t._waits === null) away.add(t);
+}
+
+/** The loop is running (true) or has stopped running (false) plain callbacks of its batch. */
+export function setInCallbacks(on: boolean): void {
+  inCallbacks = on;
+}
+
+/** `task` awaits a loop Future again, or finished: it is not away any more. */
+export function notAway(task: RunningTask): void {
+  if (away.size > 0) away.delete(task);
+}
+
+/** Runs the first step of an async task (inside its context when there is one). */
+export function runFirstStep<R>(task: RunningTask, fn: () => R): R {
   return als !== null ? als.run(task, fn) : fn();
 }
 
-/** Marks `task` as the one resuming now (used when ALS is off). */
-export function markResumed(task: TaskLike): void {
-  resumed = task;
-}
-
-/** Runs `fn` outside any task context: loop iterations must not inherit the context of whatever
- * async task happened to schedule them. */
+/**
+ * Runs `fn` outside any task context: a loop iteration must not inherit the context of whatever
+ * task happened to wake the loop. `run(undefined)` rather than `exit()`: on Node 20/22 `exit()`
+ * switches every hook off and on again.
+ */
 export function runOutsideTasks(fn: () => void): void {
-  if (als !== null) als.exit(fn);
+  if (als !== null) als.run(undefined as unknown as RunningTask, fn);
   else fn();
-}
-
-/** The loop calls this when a split batch continues: the woken task's microtasks are done. */
-export function clearResumed(): void {
-  resumed = undefined;
 }

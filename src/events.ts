@@ -29,6 +29,11 @@ import type {
 export interface Runnable {
   readonly _cancelled: boolean;
   _run(): void;
+  /**
+   * The task whose code this entry resumes, if any: consecutive entries of one task share one
+   * microtask drain (see `_yieldToMicrotasks`).
+   */
+  readonly _drainOwner?: object | null;
 }
 
 /** A scheduled callback; `cancel()` keeps it from running. */
@@ -225,9 +230,11 @@ export interface AbstractEventLoop {
   /**
    * @internal End the current batch of callbacks here and carry on once V8's microtask queue is
    * empty. An async-function task's step runs in microtasks; this keeps asyncio's order (a step
-   * runs to its real suspension before the next ready callback).
+   * runs to its real suspension before the next ready callback). `owner` is the task resumed:
+   * when the next ready entry resumes the same task (Promise.all children, helpers inside one
+   * task) it runs in the same drain, since both are that task's code.
    */
-  _yieldToMicrotasks(): void;
+  _yieldToMicrotasks(owner: object): void;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  */
 import { CancelledError, InvalidStateError } from './errors.js';
 import { type AbstractEventLoop, type Runnable, getEventLoop, describe } from './events.js';
-import { contextTask } from './context.js';
+import { awaitingTask } from './context.js';
+import { Reaction, type ReactingTask } from './reaction.js';
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -16,11 +17,13 @@ const FINISHED_UNRETRIEVED = 3;
 export type DoneCallback<T> = (fut: Future<T>) => unknown;
 
 /** What an awaiting async-function task provides to `Future.then` (implemented by Task). */
-export interface AwaitingTask {
-  readonly _isAsyncTask: true;
-  /** Called by `then` when the task awaits `fut`; returns false if the task takes it over. */
-  _awaitFuture(fut: Future<any>, onFulfilled: (v: any) => void, onRejected: (e: unknown) => void): void;
+export interface AwaitingTask extends ReactingTask {
+  /** The task's code awaits `fut` through `r`. */
+  _await(fut: Future<any>, r: Reaction): void;
 }
+
+/** A settled promise to queue microtasks on (cheaper than queueMicrotask, which makes an AsyncResource). */
+export const RESOLVED: Promise<void> = Promise.resolve();
 
 // Futures that failed and whose exception nobody looked at are reported when collected
 // (asyncio does it in `__del__`). Only failed futures are registered, so success costs nothing.
@@ -206,38 +209,33 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * PromiseLike: `await fut`. Inside an async-function task this also tells the task which Future
-   * it waits on, so `task.cancel()` can cancel it; the task resumes from a loop callback.
+   * it waits on, so `task.cancel()` can cancel it; the task resumes from a loop callback. Returns
+   * a Reaction (see reaction.ts): a PromiseLike that makes a real Promise only if chained on.
    */
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return new Promise<R1 | R2>((resolve, reject) => {
-      const ok =
-        typeof onFulfilled === 'function'
-          ? (v: T) => {
-              try {
-                resolve(onFulfilled(v));
-              } catch (e) {
-                reject(e);
-              }
-            }
-          : (resolve as (v: T) => void);
-      const fail =
-        typeof onRejected === 'function'
-          ? (e: unknown) => {
-              try {
-                resolve(onRejected(e));
-              } catch (x) {
-                reject(x);
-              }
-            }
-          : reject;
-      const task = contextTask<AwaitingTask>();
-      if (task !== undefined) task._awaitFuture(this, ok, fail);
-      else if (this._state !== PENDING) queueMicrotask(() => settle(this, ok, fail));
-      else this.addDoneCallback((f) => settle(f, ok, fail));
-    });
+    const task = awaitingTask() as AwaitingTask | null;
+    const r = new Reaction(this, task, onFulfilled, onRejected);
+    if (task !== null) task._await(this, r);
+    else if (this._state !== PENDING) RESOLVED.then(() => r._settle());
+    else this._react(r);
+    // A Reaction is a PromiseLike with then/catch/finally; typed as the Promise it stands for.
+    return r as unknown as Promise<R1 | R2>;
+  }
+
+  /**
+   * @internal A Reaction queued before this future was done is running: only sleep(0) queues
+   * one early (it settles then); for any other future this is a bug.
+   */
+  _settleForReaction(): void {
+    throw new InvalidStateError('Result is not ready.');
+  }
+
+  /** @internal Runs `r` once done (sleep(0) overrides: once one iteration has passed). */
+  _react(r: Reaction): void {
+    this._addWaiter(r);
   }
 
   catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {

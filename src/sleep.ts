@@ -5,33 +5,51 @@
 import { Future, setResultUnlessCancelled } from './futures.js';
 import { type AbstractEventLoop, type Runnable, type TimerHandle, getRunningLoop } from './events.js';
 import { checkDelay } from './coro.js';
+import type { Reaction } from './reaction.js';
 
 /** Shared iterator results: `yield*` reads them and keeps nothing, so no allocation per step. */
 const YIELD_NOTHING: IteratorYieldResult<Future<unknown>> = Object.freeze({ done: false, value: null as unknown as Future<unknown> });
 
+/** How far a Sleep0 has been iterated as its own `yield*` iterator. */
+const enum Iteration {
+  Fresh,
+  /** Yielded nothing to the task once: the task comes back next iteration. */
+  Yielded,
+  /** Returned its result. */
+  Finished,
+}
+
 /**
  * The Future of `sleep(0)` (and negative delays): waiting on it gives the loop exactly one
  * iteration, like asyncio's bare `yield`. A generator task yields nothing and is stepped again
- * next iteration; an async task is resumed by a callback queued now. The Future itself is
- * settled only if something else watches it (a done callback), so the common case costs this
- * one object: it is also its own (one-shot) iterator.
+ * next iteration; an async task's Reaction is queued at once instead of waiting for the Future.
+ * The Future itself is settled only when its waiter runs or something else watches it (a done
+ * callback), so the common case costs this one object: it is also its own (one-shot) iterator.
  */
 export class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T, unknown> {
   // The value to resolve with waits in `_result` (unused while pending): one field less.
-  /** @internal Bits: 1 = settling scheduled, 2 = yielded once, 4 = iteration finished. */
-  _s0 = 0;
+  /** @internal A callback that settles it is queued (or it is settled). */
+  _settling = false;
+  /** @internal */
+  _iteration = Iteration.Fresh;
 
   constructor(loop: AbstractEventLoop, value: T) {
     super({ loop });
     this._result = value;
   }
 
-  /** @internal The awaiting task resumes: settle now if nobody else made it settle. */
-  _finish(): void {
+  /** @internal Its waiter runs, one iteration after the await: settle now unless settled. */
+  override _settleForReaction(): void {
     if (this._state === 0) {
-      this._s0 |= 1;
+      this._settling = true;
       this.setResult(this._result as T);
     }
+  }
+
+  /** @internal The awaiting code resumes next iteration (the reaction is its own queue entry). */
+  override _react(r: Reaction): void {
+    if (this._state === 0) this._loop._callSoonRunnable(r);
+    else super._react(r);
   }
 
   override addDoneCallback(cb: (fut: Future<T>) => unknown): void {
@@ -45,29 +63,31 @@ export class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T,
   }
 
   #settleSoon(): void {
-    if ((this._s0 & 1) === 0) {
-      this._s0 |= 1;
+    if (!this._settling) {
+      this._settling = true;
       this._loop.callSoon(setResultUnlessDone<T>, this, this._result as T);
     }
   }
 
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    if ((this._s0 & 6) === 0) return this;
+    if (this._iteration === Iteration.Fresh) return this;
     // Iterated again (rare): a fresh one-shot iterator with the same outcome.
     const again = new Sleep0<T>(this._loop, this._result as T);
-    if (this._state !== 0 || (this._s0 & 4) !== 0) {
-      again._s0 = 7;
+    if (this._state !== 0 || this._iteration === Iteration.Finished) {
+      again._settling = true;
+      again._iteration = Iteration.Finished;
       again.setResult(this._result as T);
     }
     return again;
   }
 
   next(): IteratorResult<Future<unknown>, T> {
-    if ((this._s0 & 6) === 0) {
-      this._s0 |= 2;
+    if (this._iteration === Iteration.Fresh) {
+      this._iteration = Iteration.Yielded;
       return YIELD_NOTHING;
     }
-    this._s0 |= 5;
+    this._iteration = Iteration.Finished;
+    this._settling = true;
     if (this._state === 0) this.setResult(this._result as T);
     return { done: true, value: this.result() };
   }

@@ -4,30 +4,29 @@
  * - generator coroutines, stepped with `next()`/`throw()` from the ready queue exactly as
  *   asyncio's `Task.__step` does: whatever the generator yields is a Future to wait on (or
  *   nothing, meaning "run me again next iteration", as asyncio's bare `yield`);
- * - async functions, called once inside the task's context; they resume in V8's microtask queue
- *   after a loop callback settles the awaited Future (see `_awaitFuture`), and the loop ends its
- *   batch there so the step runs to its next suspension before any other callback.
+ * - async functions, called once by the loop; they resume in V8's microtask queue after a loop
+ *   callback (a Reaction, see reaction.ts) settles the awaited Future, and the loop ends its batch
+ *   there, so the step runs to its next suspension before any other callback, and the code that
+ *   runs meanwhile is known to be this task's (context.ts).
  *
  * Also here: createTask, ensureFuture, currentTask, allTasks.
  */
 import { CancelledError, InvalidStateError } from './errors.js';
-import { Future, settle, wrapPromise, type AwaitingTask } from './futures.js';
+import { Future, RESOLVED, wrapPromise, type AwaitingTask } from './futures.js';
 import {
   type AbstractEventLoop,
-  type Runnable,
   type TaskOptions,
   getRunningLoop,
   _getRunningLoop,
   getEventLoop,
   describe,
 } from './events.js';
-import { contextTask, enableTaskContext, markResumed, runInTask } from './context.js';
+import { beginDrain, enterStep, leaveStep, notAway, runFirstStep, runningTask } from './context.js';
 import { type Coro, type CoroLike, checkOptions, isCoroutine, isGeneratorFunction, isThenable } from './coro.js';
-import { Sleep0 } from './sleep.js';
+import type { Reaction, ReactingTask } from './reaction.js';
+import { logger } from './log.js';
 
 let taskCounter = 0;
-/** The generator task whose step is running (async tasks are found through the context). */
-let stepping: Task<any> | null = null;
 /**
  * Tasks not done yet, for allTasks(): an intrusive doubly linked list through the tasks
  * themselves (O(1) insert and unlink, no hashing; asyncio keeps a WeakSet).
@@ -50,18 +49,22 @@ function unlinkLive(t: Task<any>): void {
   t._prevLive = t._nextLive = null;
 }
 
-export class Task<T = unknown> extends Future<T> implements AwaitingTask {
-  /** @internal */ _coro: Coro<T> | null = null;
-  /** @internal */ _fn: (() => unknown) | null = null;
-  /** @internal */ _isAsyncTask: true = false as unknown as true;
+export class Task<T = unknown> extends Future<T> implements AwaitingTask, ReactingTask {
+  /** @internal The generator coroutine this task steps (null while an async function runs it). */
+  _coro: Coro<T> | null = null;
+  /** @internal The function this task called (kept for getCoro()). */
+  _fn: (() => unknown) | null = null;
   /** @internal The name, or its number until first asked (no string per task made up front). */ _name: string | number;
-  /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /** @internal Generator tasks: the Future the coroutine yielded and waits on. */
+  _futWaiter: Future<unknown> | null = null;
   /**
-   * @internal Async-function tasks only: other loop Futures the task's code is awaiting at the
-   * same time as `_futWaiter` (Promise.all/race/allSettled, a helper running detached inside the
-   * task). `cancel()` cancels them all, so it is not lost on whichever was awaited last.
+   * @internal Async-function tasks: every loop Future the task's code awaits now, as a list of
+   * Reactions (its own await, and those of Promise.all children and helpers running inside it).
+   * `cancel()` cancels them all; each unlinks itself in O(1) when it runs.
    */
-  _otherWaits: Future<unknown>[] | null = null;
+  _waits: Reaction | null = null;
+  /** @internal The Future a Task made for a foreign Promise waits on (debug mode warns on cancel). */
+  _wrapped: Future<unknown> | null = null;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelMsg: string | undefined = undefined;
@@ -75,13 +78,8 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     super(options);
     if (isCoroutine(coro)) this._coro = coro;
     else if (isGeneratorFunction(coro)) this._coro = coro() as Coro<T>;
-    else if (typeof coro === 'function') {
-      this._fn = coro;
-      this._isAsyncTask = true;
-      enableTaskContext();
-    } else {
-      throw new TypeError(`coro must be a coroutine or a function returning one, not ${describe(coro)}`);
-    }
+    else if (typeof coro === 'function') this._fn = coro;
+    else throw new TypeError(`coro must be a coroutine or a function returning one, not ${describe(coro)}`);
     const name = options?.name;
     this._name = name === undefined ? ++taskCounter : String(name);
     linkLive(this);
@@ -105,7 +103,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
 
   /** The generator coroutine, or the async function, this task runs. */
   getCoro(): Coro<T> | (() => unknown) | null {
-    return this._coro ?? this._fn;
+    return this._fn ?? this._coro;
   }
 
   /** An AbortSignal aborted when cancellation is requested, for `fetch` and other APIs. */
@@ -125,16 +123,26 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     throw new Error('Task does not support setException()');
   }
 
-  /** Requests cancellation: `CancelledError` is thrown into the coroutine where it waits. */
+  /**
+   * Requests cancellation: `CancelledError` is thrown into the coroutine where it waits. For an
+   * async function, every loop Future its code awaits right now is cancelled (its own await and
+   * those of helpers and Promise.all children running inside it); when it awaits nothing of the
+   * loop's (a foreign Promise), the cancellation is delivered at its next loop await.
+   */
   override cancel(msg?: string): boolean {
     if (this._state !== 0) return false;
     this._numCancelsRequested++;
     if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg ?? ''));
+    if (this._wrapped !== null && this._loop.getDebug() && !this._wrapped.done()) {
+      logger.warning(
+        `${this} was made from a Promise: cancelling it stops the waiting, not the work, which goes on. ` +
+          'Pass the function instead (createTask(() => f(x)) rather than createTask(f(x))) to make it cancellable.',
+      );
+    }
     // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
     // cancelled again later (asyncio's comment, same reason).
     let delivered = this._futWaiter !== null && this._futWaiter.cancel(msg);
-    const others = this._otherWaits;
-    if (others !== null) for (const f of others) if (f.cancel(msg)) delivered = true;
+    for (let r = this._waits; r !== null; r = r._nextWait) if (r.fut.cancel(msg)) delivered = true;
     if (delivered) return true;
     this._mustCancel = true;
     this._cancelMsg = msg;
@@ -167,6 +175,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
 
   #finishResult(v: T): void {
     unlinkLive(this);
+    notAway(this);
     if (this._mustCancel) {
       // Cancellation was requested but the coroutine finished without waiting again.
       this._mustCancel = false;
@@ -176,6 +185,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
 
   #finishError(e: unknown): void {
     unlinkLive(this);
+    notAway(this);
     if (e instanceof CancelledError) super.cancel(e.message || this._cancelMsg);
     else super.setException(e === undefined ? new Error('coroutine threw undefined') : e);
   }
@@ -194,8 +204,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     }
     this._futWaiter = null;
     const coro = this._coro!;
-    const prev = stepping;
-    stepping = this;
+    const prev = enterStep(this);
     try {
       const r = exc === undefined ? coro.next() : coro.throw(exc);
       if (r.done) this.#finishResult(r.value);
@@ -203,7 +212,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
     } catch (e) {
       this.#finishError(e);
     } finally {
-      stepping = prev;
+      leaveStep(prev);
     }
   }
 
@@ -245,86 +254,77 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask {
       this.#finishError(new CancelledError(this._cancelMsg ?? ''));
       return;
     }
-    // `_fn` stays set: getCoro() must give it while the function runs.
     const fn = this._fn!;
+    beginDrain(this);
+    this._loop._yieldToMicrotasks(this);
     let r: unknown;
-    const prev = stepping;
-    stepping = this;
     try {
-      r = runInTask(this, fn);
+      r = runFirstStep(this, fn);
     } catch (e) {
       this.#finishError(e);
       return;
-    } finally {
-      stepping = prev;
     }
-    if (isCoroutine(r) || r instanceof Future) {
-      // A plain function that returned a generator coroutine (drive it as one) or a Future
-      // (wait on it as a generator would, so cancelling the task cancels the Future).
-      this._coro = (r instanceof Future ? awaitFuture(r) : r) as Coro<T>;
-      this._isAsyncTask = false as unknown as true;
+    if (isCoroutine(r)) {
+      // A plain function that returned a generator coroutine: drive it as one.
+      this._coro = r as Coro<T>;
       this._step();
-      return;
-    }
-    if (!isThenable(r)) {
+    } else if (r instanceof Future) {
+      // It returned a Future: wait on it as a generator would, so cancelling the task cancels it.
+      this._coro = awaitFuture(r) as Coro<T>;
+      this._step();
+    } else if (isThenable(r)) {
+      r.then(
+        (v) => this.#finishResult(v as T),
+        (e) => this.#finishError(e),
+      );
+    } else {
       this.#finishError(new TypeError(`the task's function must return a coroutine or a Promise, not ${describe(r)}`));
-      return;
     }
-    r.then(
-      (v) => this.#finishResult(v as T),
-      (e) => this.#finishError(e),
-    );
-    this._loop._yieldToMicrotasks();
   }
 
-  /** @internal Called by `Future.then` when this task's code awaits `fut`. */
-  _awaitFuture(fut: Future<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
+  /** @internal Called by `Future.then` when this task's code awaits `fut` through `r`. */
+  _await(fut: Future<any>, r: Reaction): void {
+    notAway(this);
     if (fut._loop !== this._loop) {
-      queueMicrotask(() => fail(new Error(`Task ${this} got Future ${fut} attached to a different loop`)));
+      RESOLVED.then(() => r._reject(new Error(`Task ${this} got Future ${fut} attached to a different loop`)));
       return;
     }
     if (fut === this) {
       // It would wait for itself forever (asyncio raises the same error for `await self`).
-      queueMicrotask(() => fail(new Error(`Task cannot await on itself: ${this}`)));
+      RESOLVED.then(() => r._reject(new Error(`Task cannot await on itself: ${this}`)));
       return;
     }
     if (fut._state !== 0 && !this._mustCancel) {
       // Already done: no loop callback runs first (asyncio returns at once from such an await).
-      queueMicrotask(() => settle(fut, ok, fail));
+      RESOLVED.then(() => r._settle());
       return;
     }
-    const prev = this._futWaiter;
-    if (prev !== null && prev !== fut && prev._state === 0) (this._otherWaits ??= []).push(prev);
-    this._futWaiter = fut;
-    // One small object is both the ready-queue entry and the wake-up (no closure, no Handle).
-    const r = new Resumption(this, fut, ok, fail);
-    if (fut instanceof Sleep0) this._loop._callSoonRunnable(r);
-    else fut._addWaiter(r);
+    const head = this._waits;
+    r._nextWait = head;
+    if (head !== null) head._prevWait = r;
+    this._waits = r;
+    fut._react(r);
     if (this._mustCancel && fut.cancel(this._cancelMsg)) this._mustCancel = false;
   }
 
-  /** @internal A loop callback: resume the async function with `fut`'s outcome. */
-  _resume(fut: Future<any>, ok: (v: any) => void, fail: (e: unknown) => void): void {
-    if (this._futWaiter === fut) this._futWaiter = null;
-    else if (this._otherWaits !== null) dropWait(this, fut);
-    markResumed(this);
+  /** @internal A loop callback (the Reaction): resume the task's code with `r.fut`'s outcome. */
+  _resume(r: Reaction): void {
+    const p = r._prevWait;
+    const n = r._nextWait;
+    if (p !== null) p._nextWait = n;
+    else if (this._waits === r) this._waits = n;
+    if (n !== null) n._prevWait = p;
+    r._prevWait = r._nextWait = null;
+    beginDrain(this);
+    this._loop._yieldToMicrotasks(this);
     if (this._mustCancel) {
       this._mustCancel = false;
-      retrieve(fut);
-      fail(new CancelledError(this._cancelMsg ?? ''));
+      retrieve(r.fut);
+      r._reject(new CancelledError(this._cancelMsg ?? ''));
     } else {
-      if (fut instanceof Sleep0) fut._finish();
-      settle(fut, ok, fail);
+      r._settle();
     }
-    this._loop._yieldToMicrotasks();
   }
-}
-
-function dropWait(task: Task<any>, fut: Future<any>): void {
-  const others = task._otherWaits!;
-  const i = others.indexOf(fut);
-  if (i >= 0) others.splice(i, 1);
-  if (others.length === 0) task._otherWaits = null;
 }
 
 /** Marks a failed future's exception as seen (no "never retrieved" report for it). */
@@ -332,31 +332,12 @@ function retrieve(fut: Future<unknown> | null): void {
   if (fut !== null && fut._state !== 0 && !fut.cancelled()) fut.exception();
 }
 
-/** An async task waiting on a Future: queued when the Future is done, it resumes the task. */
-class Resumption implements Runnable {
-  readonly _cancelled = false;
-  constructor(
-    readonly task: Task<any>,
-    readonly fut: Future<any>,
-    readonly ok: (v: any) => void,
-    readonly fail: (e: unknown) => void,
-  ) {}
-
-  _run(): void {
-    this.task._resume(this.fut, this.ok, this.fail);
-  }
-
-  /** What debug mode's slow-callback warning names. */
-  toString(): string {
-    return String(this.task);
-  }
-}
 // -------------------------------------------------------------------------------------------------
 // Task access.
 
 /** The task running now (in `loop`, default the running loop), or null. */
 export function currentTask(loop?: AbstractEventLoop): Task<unknown> | null {
-  const t: Task<unknown> | null = stepping ?? contextTask<Task<unknown>>() ?? null;
+  const t = runningTask() as Task<unknown> | null;
   if (t === null) return null;
   const l = loop ?? _getRunningLoop();
   return l === null || t._loop === l ? t : null;
@@ -386,7 +367,9 @@ export function newTask<T>(loop: AbstractEventLoop, coro: CoroLike<T>, options?:
   }
   if (coro instanceof Future || isThenable(coro)) {
     const fut = ensureFuture(coro, loop);
-    return new Task<T>(awaitFuture(fut), { loop, name: options?.name });
+    const t = new Task<T>(awaitFuture(fut), { loop, name: options?.name });
+    if (!(coro instanceof Future)) t._wrapped = fut;
+    return t;
   }
   throw new TypeError(`coro must be a coroutine, a function, a Future or a Promise, not ${describe(coro)}`);
 }

@@ -18,11 +18,11 @@ import {
   callbackName,
   describe,
 } from '../events.js';
-import { Future, wrapPromise } from '../futures.js';
+import { Future, RESOLVED, wrapPromise } from '../futures.js';
 import { type CoroLike, type Task, newTask, ensureFuture } from '../tasks.js';
 import { NotImplementedError } from '../errors.js';
 import { Deque } from '../util/deque.js';
-import { clearResumed, runOutsideTasks } from '../context.js';
+import { endDrain, runOutsideTasks, setInCallbacks } from '../context.js';
 import { logger } from '../log.js';
 import { type Executor, type ExecutorFunction, ThreadPoolExecutor } from '../executors.js';
 
@@ -58,6 +58,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal True while an iteration is running or certain to run soon: no wake-up needed. */
   protected _scheduled = false;
   #split = false;
+  #splitOwner: object | null = null;
   #closed = false;
   #running = false;
   #stopping = false;
@@ -72,7 +73,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   #timedStepStart = 0;
 
   readonly #continueBatch = () => {
-    clearResumed();
+    endDrain();
     if (this.#timedStep !== null) {
       const h = this.#timedStep;
       this.#timedStep = null;
@@ -255,6 +256,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   protected _runBatch(): void {
     const ready = this._ready;
     const debug = this.#debug;
+    setInCallbacks(true);
     while (this.#ntodo > 0) {
       this.#ntodo--;
       const h = ready.shift()!;
@@ -263,17 +265,23 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       else h._run();
       if (this.#split) {
         // An async-function task resumed: let its microtasks run, then carry on (see
-        // DESIGN.md "Step order with async functions").
+        // DESIGN.md "Step order with async functions"), unless the next entry resumes the
+        // same task.
+        if (this.#ntodo > 0 && ready.peekFirst()!._drainOwner === this.#splitOwner) continue;
         this.#split = false;
-        queueMicrotask(this.#afterMicrotasks);
+        this.#splitOwner = null;
+        setInCallbacks(false);
+        RESOLVED.then(this.#afterMicrotasks);
         return;
       }
     }
+    setInCallbacks(false);
     this.#endIteration();
   }
 
-  _yieldToMicrotasks(): void {
+  _yieldToMicrotasks(owner: object): void {
     this.#split = true;
+    this.#splitOwner = owner;
   }
 
   #runTimed(h: Runnable): void {

@@ -6,6 +6,7 @@
 import type { TimerHandle } from '../../events.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { BaseEventLoop } from '../base.js';
+import { RESOLVED } from '../../futures.js';
 
 /**
  * When work is ready after an iteration, the next one runs from `process.nextTick` (once the
@@ -91,7 +92,7 @@ export class PureEventLoop extends BaseEventLoop {
     if (this._ready.length > 0) {
       this._scheduled = true;
       if (++this.#chained < MAX_CHAINED_ITERATIONS && performance.now() - this.#turnStart < CHAIN_MS) {
-        queueMicrotask(this.#tickAfterMicrotasks);
+        RESOLVED.then(this.#tickAfterMicrotasks);
       } else {
         this.#immediate = setImmediate(this.#onImmediate);
       }
