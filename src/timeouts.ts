@@ -69,7 +69,9 @@ export class Timeout {
 
   readonly #onTimeout = (): void => {
     this.#handle = null;
-    if (this.#state !== 'entered') return;
+    // A body already done has left the block: asyncio's __aexit__ would have run, in the same
+    // step, and cancelled this handle (a body that never suspends, under an expired deadline).
+    if (this.#state !== 'entered' || this.#task!.done()) return;
     this.#state = 'expiring';
     this.#task!.cancel();
   };
@@ -133,7 +135,7 @@ export function timeoutAt<T>(when: number | null, body: TimeoutBody<T>): Future<
     }
     // Expired, unless the awaiter cancelled too (asyncio: `uncancel() > cancelling`): then the
     // cancellation is the caller's and propagates.
-    if (expired && !outer._cancelRequested) outer.setException(new TimeoutError());
+    if (expired && !outer._cancelRequested) outer.setException(new TimeoutError('', { cause: f._makeCancelledError() }));
     else if (f.cancelled()) Future.prototype.cancel.call(outer, f._cancelMessage);
     else {
       const e = f.exception();

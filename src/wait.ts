@@ -72,18 +72,15 @@ function* waitImpl<T>(
       if (!waiter.done()) waiter.setResult();
     }
   };
-  const needWait =
-    !(returnWhen === FIRST_COMPLETED && fs.some((f) => f.done())) &&
-    !(returnWhen === FIRST_EXCEPTION && fs.some((f) => f.done() && !f.cancelled() && f.exception() !== undefined)) &&
-    !fs.every((f) => f.done());
-  if (needWait) {
-    for (const f of fs) f.addDoneCallback(onDone);
-    try {
-      yield* waiter;
-    } finally {
-      handle?.cancel();
-      for (const f of fs) f.removeDoneCallback(onDone);
-    }
+  // Always waits, even when enough is done already (asyncio's `_wait` has no shortcut): done
+  // callbacks, and a timeout of 0 or less, run from the ready queue, never inline, so wait()
+  // returns after the loop has gone round once, with whatever is done by then.
+  for (const f of fs) f.addDoneCallback(onDone);
+  try {
+    yield* waiter;
+  } finally {
+    handle?.cancel();
+    for (const f of fs) f.removeDoneCallback(onDone);
   }
   const done = new Set<Future<T>>();
   const pending = new Set<Future<T>>();
@@ -91,21 +88,62 @@ function* waitImpl<T>(
   return [done, pending];
 }
 
-/** Waits for `aw` with a deadline; on timeout cancels it and throws `TimeoutError`. */
+/**
+ * Waits for `aw` with a deadline; on timeout cancels it and throws `TimeoutError` (its `cause` the
+ * CancelledError). A timeout of 0 or less is asyncio 3.11's rule: a done Future gives its result
+ * (or throws its error) at once; anything else is cancelled at once (a coroutine or function
+ * becomes a Task that never starts) and, when the cancellation has finished, the result is
+ * TimeoutError, or the value of an `aw` that ignored the cancellation.
+ */
 export function waitFor<T>(aw: CoroLike<T>, timeout: number | null): Future<T> {
   const t = checkTimeout(timeout);
   checkCoroLike(aw, 'aw');
   const loop = getRunningLoop();
+  if (t !== null && t <= 0) {
+    // A Future or a Promise is taken now (a Future of another loop throws here, as below); a
+    // coroutine or function only becomes a Task inside waitFor's own task, which cancels it
+    // before its first step (asyncio's wait_for coroutine wraps it itself, then cancels it).
+    const makesTask = isCoroutine(aw) || typeof aw === 'function';
+    return loop.createTask(waitForExpired(makesTask ? aw : ensureFuture(aw, loop), t, loop));
+  }
   const fut = ensureFuture(aw, loop);
   if (t === null) return fut instanceof Task ? fut : loop.createTask(awaitFuture(fut));
   return loop.createTask(waitForImpl(fut, t, loop));
 }
 
+/** waitFor with a timeout of 0 or less (asyncio 3.11's `if timeout <= 0` branch). */
+function* waitForExpired<T>(aw: CoroLike<T>, timeout: number, loop: AbstractEventLoop): Coro<T> {
+  const fut = ensureFuture(aw, loop);
+  if (fut.done()) return fut.result();
+  yield* cancelAndWait(fut, loop);
+  try {
+    return fut.result();
+  } catch (e) {
+    if (e instanceof CancelledError) throw new TimeoutError(`waitFor timed out after ${timeout} s`, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Cancels `fut` and waits until it is done, on a waiter of its own so that cancelling the caller
+ * ends the wait at once (asyncio's `_cancel_and_wait`).
+ */
+function* cancelAndWait(fut: Future<unknown>, loop: AbstractEventLoop): Coro<void> {
+  const waiter = loop.createFuture<void>();
+  const release = () => void (waiter.done() || waiter.setResult());
+  fut.addDoneCallback(release);
+  try {
+    fut.cancel();
+    yield* waiter;
+  } finally {
+    fut.removeDoneCallback(release);
+  }
+}
+
 function* waitForImpl<T>(fut: Future<T>, timeout: number, loop: AbstractEventLoop): Coro<T> {
-  if (timeout <= 0 && fut.done()) return fut.result();
   const self = currentTask()!;
   let timedOut = false;
-  const h = loop.callLater(Math.max(timeout, 0), () => {
+  const h = loop.callLater(timeout, () => {
     timedOut = true;
     fut.cancel();
   });
@@ -115,7 +153,7 @@ function* waitForImpl<T>(fut: Future<T>, timeout: number, loop: AbstractEventLoo
     // The deadline cancelled `fut`; but if this task was also cancelled from outside (asyncio's
     // `uncancel() > cancelling` check), the cancellation is the caller's and must propagate.
     if (timedOut && e instanceof CancelledError && self.cancelling() === 0) {
-      throw new TimeoutError(`waitFor timed out after ${timeout} s`);
+      throw new TimeoutError(`waitFor timed out after ${timeout} s`, { cause: e });
     }
     throw e;
   } finally {

@@ -1060,6 +1060,79 @@ eachLoop((lc) => {
     });
   });
 
+  test('wait with a timeout of 0 or less: [done, pending] after one iteration; nothing cancelled, nothing thrown', async () => {
+    await lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      for (const timeout of [0, -1, -Infinity]) {
+        for (const returnWhen of [aio.ALL_COMPLETED, aio.FIRST_COMPLETED, aio.FIRST_EXCEPTION] as const) {
+          const what = `timeout ${timeout}, ${returnWhen}`;
+          // Nothing done: all pending, none cancelled.
+          const f = loop.createFuture<number>();
+          const t = aio.createTask(() => aio.sleep(10));
+          const [done, pending] = await aio.wait<unknown>([f, t], { timeout, returnWhen });
+          expect(done.size, what).toBe(0);
+          expect(pending, what).toEqual(new Set([f, t]));
+          expect(f.cancelled() || t.cancelled(), what).toBe(false);
+          // Some done (a result, an error, a cancellation), some pending.
+          const ok = loop.createFuture<number>();
+          ok.setResult(1);
+          const bad = loop.createFuture<number>();
+          bad.setException(new Error('bad'));
+          const gone = loop.createFuture<number>();
+          gone.cancel();
+          const [done2, pending2] = await aio.wait<unknown>([ok, bad, gone, f, t], { timeout, returnWhen });
+          expect(done2, what).toEqual(new Set([ok, bad, gone]));
+          expect(pending2, what).toEqual(new Set([f, t]));
+          // Everything done already.
+          const [done3, pending3] = await aio.wait<unknown>([ok, bad, gone], { timeout, returnWhen });
+          expect(done3, what).toEqual(new Set([ok, bad, gone]));
+          expect(pending3.size, what).toBe(0);
+          expect(f.done() || t.done(), what).toBe(false);
+          t.cancel();
+        }
+      }
+    });
+  });
+
+  test('wait with a timeout of 0 gives what finished during its one iteration', async () => {
+    await lc.run(function* () {
+      // Coroutines wrapped by wait start before its timer fires: done if they do not suspend.
+      const [done, pending] = yield* aio.wait<unknown>([async () => 'now', aio.sleep(10)], { timeout: 0 });
+      expect([...done].map((x) => x.result())).toEqual(['now']);
+      expect(pending.size).toBe(1);
+      for (const p of pending) p.cancel();
+    });
+  });
+
+  test('wait with everything done still returns through the loop, not in its first step', async () => {
+    await lc.run(function* () {
+      const loop = aio.getRunningLoop();
+      const ok = loop.createFuture<number>();
+      ok.setResult(1);
+      for (const options of [{}, { timeout: 0 }, { returnWhen: aio.FIRST_COMPLETED }, { returnWhen: aio.FIRST_EXCEPTION }] as const) {
+        const w = aio.wait([ok], options);
+        // Scheduled after w's first step: asyncio's _wait is still awaiting its waiter then.
+        let doneAfterFirstStep: boolean | null = null;
+        loop.callSoon(() => (doneAfterFirstStep = w.done()));
+        const [done, pending] = yield* w;
+        expect(doneAfterFirstStep).toBe(false);
+        expect(done).toEqual(new Set([ok]));
+        expect(pending.size).toBe(0);
+      }
+    });
+  });
+
+  test('wait: a NaN timeout is a RangeError naming it; a negative one is allowed', async () => {
+    await lc.run(async () => {
+      expect(() => aio.wait([aio.getRunningLoop().createFuture()], { timeout: NaN })).toThrow(RangeError);
+      expect(() => aio.wait([aio.getRunningLoop().createFuture()], { timeout: NaN })).toThrow(/timeout/);
+      expect(() => aio.wait([aio.getRunningLoop().createFuture()], { timeout: 1n as never })).toThrow(TypeError);
+      const f = aio.getRunningLoop().createFuture();
+      const [, pending] = await aio.wait([f], { timeout: -5 });
+      expect(pending).toEqual(new Set([f]));
+    });
+  });
+
   test('wait accepts coroutines and returns their tasks', async () => {
     await lc.run(function* () {
       const [done] = yield* aio.wait([aio.sleep(0, 1), async () => 2]);

@@ -124,6 +124,177 @@ eachLoop((lc) => {
     });
   });
 
+  test('an expired deadline (0, negative, in the past): the body runs to its first suspension, then TimeoutError', async () => {
+    await lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const log: string[] = [];
+      const deadlines: [string, (body: aio.TimeoutBody<string>) => aio.Future<string>][] = [
+        ['timeout(0)', (b) => aio.timeout(0, b)],
+        ['timeout(-1)', (b) => aio.timeout(-1, b)],
+        ['timeout(-Infinity)', (b) => aio.timeout(-Infinity, b)],
+        ['timeoutAt(now)', (b) => aio.timeoutAt(loop.time(), b)],
+        ['timeoutAt(past)', (b) => aio.timeoutAt(loop.time() - 5, b)],
+      ];
+      for (const [name, run] of deadlines) {
+        const cms: aio.Timeout[] = [];
+        const bodies: [string, () => aio.TimeoutBody<string>][] = [
+          [
+            'async function',
+            () => async (t: aio.Timeout) => {
+              cms.push(t);
+              log.push('started');
+              try {
+                await aio.sleep(0);
+              } catch (e) {
+                log.push((e as Error).name);
+                throw e;
+              }
+              log.push('not reached');
+              return 'no';
+            },
+          ],
+          [
+            'generator function',
+            () =>
+              function* (t: aio.Timeout) {
+                cms.push(t);
+                log.push('started');
+                try {
+                  yield* aio.sleep(1);
+                } catch (e) {
+                  log.push((e as Error).name);
+                  throw e;
+                }
+                log.push('not reached');
+                return 'no';
+              },
+          ],
+          [
+            'generator object',
+            () =>
+              (function* () {
+                log.push('started');
+                try {
+                  yield* aio.sleep(0);
+                } catch (e) {
+                  log.push((e as Error).name);
+                  throw e;
+                }
+                log.push('not reached');
+                return 'no';
+              })(),
+          ],
+        ];
+        for (const [form, body] of bodies) {
+          log.length = 0;
+          cms.length = 0;
+          const err = await run(body()).then(
+            (v) => v,
+            (e: unknown) => e,
+          );
+          expect(err, `${name}, ${form}`).toBeInstanceOf(aio.TimeoutError);
+          expect((err as Error).cause, `${name}, ${form}`).toBeInstanceOf(aio.CancelledError);
+          expect(log, `${name}, ${form}`).toEqual(['started', 'CancelledError']);
+          for (const cm of cms) expect(cm.expired()).toBe(true);
+        }
+      }
+    });
+  });
+
+  test('an expired deadline, a body that never suspends: its result, expired() false', async () => {
+    await lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      for (const delay of [0, -1]) {
+        let cm!: aio.Timeout;
+        expect(
+          await aio.timeout(delay, async (t) => {
+            cm = t;
+            return 'async';
+          }),
+        ).toBe('async');
+        expect(cm.expired()).toBe(false);
+        expect(
+          await aio.timeout(delay, function* (t) {
+            cm = t;
+            return 'gen';
+          }),
+        ).toBe('gen');
+        expect(cm.expired()).toBe(false);
+        expect(
+          await aio.timeoutAt(loop.time() + delay, function* (t) {
+            cm = t;
+            return 'at';
+          }),
+        ).toBe('at');
+        expect(cm.expired()).toBe(false);
+        expect(
+          await aio.timeout(
+            delay,
+            (function* () {
+              return 'object';
+            })(),
+          ),
+        ).toBe('object');
+        const done = loop.createFuture<string>();
+        done.setResult('done future');
+        expect(await aio.timeout(delay, done)).toBe('done future');
+        const failed = loop.createFuture<string>();
+        failed.setException(new URIError('failed future'));
+        await expect(aio.timeout(delay, failed)).rejects.toBeInstanceOf(URIError);
+        // Its own error passes too (not a TimeoutError).
+        await expect(
+          aio.timeout(delay, async () => {
+            throw new EvalError('own');
+          }),
+        ).rejects.toBeInstanceOf(EvalError);
+      }
+    });
+  });
+
+  test('an expired deadline, a body that catches the cancellation: its value, expired() true', async () => {
+    await lc.run(function* () {
+      let cm!: aio.Timeout;
+      const r = yield* aio.timeout(0, function* (t) {
+        cm = t;
+        try {
+          yield* aio.sleep(0);
+        } catch (e) {
+          expect(e).toBeInstanceOf(aio.CancelledError);
+          return 'caught';
+        }
+        return 'not reached';
+      });
+      expect(r).toBe('caught');
+      expect(cm.expired()).toBe(true);
+      expect(aio.currentTask()!.cancelling()).toBe(0);
+    });
+  });
+
+  test('reschedule into the past, then no suspension: the result, expired() false', async () => {
+    await lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      let cm!: aio.Timeout;
+      const r = await aio.timeout(10, async (t) => {
+        cm = t;
+        t.reschedule(loop.time() - 1);
+        return 'kept';
+      });
+      expect(r).toBe('kept');
+      expect(cm.expired()).toBe(false);
+    });
+  });
+
+  test('a deadline that passes while the body runs: TimeoutError caused by CancelledError', async () => {
+    await lc.run(async () => {
+      const err = await aio.timeout(0.002, () => aio.sleep(10)).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(aio.TimeoutError);
+      expect((err as Error).cause).toBeInstanceOf(aio.CancelledError);
+    });
+  });
+
   test('when() gives the deadline in loop time', async () => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
@@ -453,8 +624,10 @@ eachLoop((lc) => {
       expect(() => aio.timeout('x' as never, async () => {})).toThrow(TypeError);
       expect(() => aio.timeout('x' as never, async () => {})).toThrow(/delay/);
       expect(() => aio.timeout(NaN, async () => {})).toThrow(RangeError);
+      expect(() => aio.timeout(NaN, async () => {})).toThrow(/delay/);
       expect(() => aio.timeoutAt('x' as never, async () => {})).toThrow(/when/);
       expect(() => aio.timeoutAt(NaN, async () => {})).toThrow(RangeError);
+      expect(() => aio.timeoutAt(NaN, async () => {})).toThrow(/when/);
       expect(() => aio.timeout(1, 42 as never)).toThrow(TypeError);
       expect(() => aio.timeout(1, 42 as never)).toThrow(/body/);
     });
