@@ -12,6 +12,8 @@ if (!row) throw new Error(`no row ${name} in ${file}`);
 
 let out;
 if (target === 'baseline') {
+  // aloop is imported below, only for the loop targets: a baseline process never loads dist/
+  // (await-tax relies on this; workload files must not import it either).
   out = await row.runBaseline();
 } else {
   const aio = await import(pathToFileURL(path.resolve(here, '../dist/index.js')).href);

@@ -45,17 +45,23 @@ if (!json && !loops.includes('native') && (loopsArg ?? []).includes('native') ==
   console.error(`(native loop skipped: ${nativeWhy})`);
 }
 
-const files = readdirSync(path.join(here, 'workloads')).filter((f) => f.endsWith('.mjs')).sort();
-const order = ['core.mjs'];
-files.sort((a, b) => (order.indexOf(b) - order.indexOf(a)) || a.localeCompare(b));
+// Files in this order first (core, then tasks), the rest alphabetically.
+const order = ['core.mjs', 'tasks.mjs'];
+const rank = (f) => (order.includes(f) ? order.indexOf(f) : order.length);
+const files = readdirSync(path.join(here, 'workloads')).filter((f) => f.endsWith('.mjs'));
+files.sort((a, b) => (rank(a) - rank(b)) || a.localeCompare(b));
 
+// Row fields the harness honours besides name/unit/baseline/run/runBaseline: `env` (extra
+// environment), `nodeArgs` (extra node flags, e.g. a bigger heap) and `timeout` (ms per measuring
+// process, default 120 s); all apply to the baseline and to every loop alike.
 function measure(file, row, target) {
   const env = { ...process.env, ...(row.env ?? {}) };
-  const out = execFileSync(process.execPath, ['--expose-gc', path.join(here, 'one.mjs'), file, row.name, target], {
+  const nodeArgs = ['--expose-gc', ...(row.nodeArgs ?? [])];
+  const out = execFileSync(process.execPath, [...nodeArgs, path.join(here, 'one.mjs'), file, row.name, target], {
     env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 120_000,
+    timeout: row.timeout ?? 120_000,
   });
   return JSON.parse(out.trim().split('\n').pop());
 }

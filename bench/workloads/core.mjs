@@ -1,11 +1,11 @@
-// Core workloads of the foundation and native-loop issues: callbacks, timers, task steps, gather.
+// Core workloads of the foundation and native-loop issues: callbacks, timers, gather (task steps
+// and other task rows are in tasks.mjs).
 // Each `run` gets the built package (`aio`) and a factory for the loop under test; `runBaseline`
 // does the same job with plain Node. Figures are ns per unit of work: lower is better.
 
 const N_CALLSOON = 1_000_000;
 const N_TIMERS = 1_000_000;
 const N_TASKS = 100_000;
-const STEPS = 10;
 
 /** Deterministic delays (ms) in [0, 50), the same for aloop and the baseline. */
 function delaysMs(n) {
@@ -72,41 +72,6 @@ export default [
     },
   },
   {
-    name: 'task-step-generator',
-    unit: 'ns/step',
-    baseline: 'async fn awaiting Promise.resolve()',
-    async run({ aio, newLoop }) {
-      function* worker() {
-        for (let i = 0; i < STEPS; i++) yield* aio.sleep(0);
-      }
-      return aio.run(function* () {
-        const t0 = process.hrtime.bigint();
-        const tasks = new Array(N_TASKS);
-        for (let i = 0; i < N_TASKS; i++) tasks[i] = aio.createTask(worker());
-        yield* aio.gather(tasks);
-        return Number(process.hrtime.bigint() - t0) / (N_TASKS * STEPS);
-      }, { loopFactory: newLoop });
-    },
-    runBaseline: stepBaseline,
-  },
-  {
-    name: 'task-step-async',
-    unit: 'ns/step',
-    baseline: 'async fn awaiting Promise.resolve()',
-    run: asyncSteps,
-    runBaseline: stepBaseline,
-  },
-  {
-    // The same async workload with the task context (AsyncLocalStorage) off: what the context
-    // costs on this Node version. Cancellation still reaches tasks awaiting loop Futures.
-    name: 'task-step-async-nocontext',
-    unit: 'ns/step',
-    baseline: 'async fn awaiting Promise.resolve()',
-    env: { ALOOP_TASK_CONTEXT: '0' },
-    run: asyncSteps,
-    runBaseline: stepBaseline,
-  },
-  {
     name: 'gather-100k',
     unit: 'ns/task',
     baseline: 'Promise.all of async fns',
@@ -144,27 +109,3 @@ export default [
     },
   },
 ];
-
-async function asyncSteps({ aio, newLoop }) {
-  async function worker() {
-    for (let i = 0; i < STEPS; i++) await aio.sleep(0);
-  }
-  return aio.run(async () => {
-    const t0 = process.hrtime.bigint();
-    const tasks = new Array(N_TASKS);
-    for (let i = 0; i < N_TASKS; i++) tasks[i] = aio.createTask(worker);
-    await aio.gather(tasks);
-    return Number(process.hrtime.bigint() - t0) / (N_TASKS * STEPS);
-  }, { loopFactory: newLoop });
-}
-
-async function stepBaseline() {
-  async function worker() {
-    for (let i = 0; i < STEPS; i++) await Promise.resolve();
-  }
-  const t0 = process.hrtime.bigint();
-  const ps = new Array(N_TASKS);
-  for (let i = 0; i < N_TASKS; i++) ps[i] = worker();
-  await Promise.all(ps);
-  return Number(process.hrtime.bigint() - t0) / (N_TASKS * STEPS);
-}
