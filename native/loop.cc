@@ -140,14 +140,21 @@ void LoopCore::RunIteration() {
     if (io != nullptr) io->WriteEvents();
     state_[kNext] = kNextStopped;
     state_[kInDispatch] = 1;
-    CallJs();
-    // JS paused its batch where an async-function task resumed: returning closed the callback
-    // scope, which ran the task's microtasks (and Node's nextTicks); carry the batch on. This is
-    // the cheap way to learn that the microtask queue is empty (~0.1 us against ~0.26 us for a
-    // microtask plus a nextTick, which is what the pure loop must use).
-    while (!closed_ && state_[kNext] == kNextDrain) {
-      state_[kNext] = kNextStopped;
-      CallJs();
+    {
+      Napi::HandleScope scope(env_);
+      napi_value recv;
+      napi_value result;
+      napi_get_global(env_, &recv);  // napi_make_callback wants an object receiver
+      const napi_status status = napi_make_callback(env_, async_context_, recv, callback_.Value(), 0, nullptr, &result);
+      if (status != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env_, &pending);
+        if (pending) {
+          napi_value error;
+          napi_get_and_clear_last_exception(env_, &error);
+          if (!instance_->tearing_down) napi_fatal_exception(env_, error);
+        }
+      }
     }
     if (closed_) return;  // JS closed the loop during the iteration
     state_[kInDispatch] = 0;
@@ -160,23 +167,6 @@ void LoopCore::RunIteration() {
     }
     UpdateHandles(next);
     return;
-  }
-}
-
-void LoopCore::CallJs() {
-  Napi::HandleScope scope(env_);
-  napi_value recv;
-  napi_value result;
-  napi_get_global(env_, &recv);  // napi_make_callback wants an object receiver
-  const napi_status status = napi_make_callback(env_, async_context_, recv, callback_.Value(), 0, nullptr, &result);
-  if (status != napi_ok) {
-    bool pending = false;
-    napi_is_exception_pending(env_, &pending);
-    if (pending) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env_, &error);
-      if (!instance_->tearing_down) napi_fatal_exception(env_, error);
-    }
   }
 }
 

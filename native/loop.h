@@ -66,8 +66,6 @@ class LoopCore {
   static void OnClose(uv_handle_t* handle);
 
   void RunIteration();
-  /** One call into JS (an iteration, or the rest of a batch paused with kNextDrain). */
-  void CallJs();
   void UpdateHandles(int32_t next);
   void SetIdle(bool on);
   void ArmTimer();

@@ -24,8 +24,6 @@ enum Next {
   kNextStopped = 0,  // the loop stopped: park (no idle, no timer)
   kNextReady = 1,    // callbacks are ready: iterate again without blocking
   kNextWait = 2,     // nothing ready: wake when the next timer is due
-  kNextDrain = 3,    // JS paused its batch for an async task's microtasks: call it again once
-                     // they ran (closing the callback scope drains them)
 };
 
 }  // namespace aloop

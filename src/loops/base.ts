@@ -72,7 +72,15 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   #timedStep: Runnable | null = null;
   #timedStepStart = 0;
 
-  readonly #continueBatch = () => this._continueBatch();
+  readonly #continueBatch = () => {
+    endDrain();
+    if (this.#timedStep !== null) {
+      const h = this.#timedStep;
+      this.#timedStep = null;
+      this.#warnIfSlow(h, this.#timedStepStart);
+    }
+    runOutsideTasks(this.#runBatch);
+  };
   readonly #afterMicrotasks = () => process.nextTick(this.#continueBatch);
   readonly #runBatch = () => this._runBatch();
 
@@ -263,32 +271,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
         this.#split = false;
         this.#splitOwner = null;
         setInCallbacks(false);
-        this._awaitDrain();
+        RESOLVED.then(this.#afterMicrotasks);
         return;
       }
     }
     setInCallbacks(false);
     this.#endIteration();
-  }
-
-  /**
-   * The batch paused for an async task's microtasks: arrange for `_continueBatch()` once V8's
-   * microtask queue is empty. Here: a microtask that queues a nextTick, which Node runs only
-   * after every microtask (~0.26 us); the native loop returns to C++ instead.
-   */
-  protected _awaitDrain(): void {
-    RESOLVED.then(this.#afterMicrotasks);
-  }
-
-  /** The microtasks of the task resumed last have run: the rest of the batch goes on. */
-  protected _continueBatch(): void {
-    endDrain();
-    if (this.#timedStep !== null) {
-      const h = this.#timedStep;
-      this.#timedStep = null;
-      this.#warnIfSlow(h, this.#timedStepStart);
-    }
-    runOutsideTasks(this.#runBatch);
   }
 
   _yieldToMicrotasks(owner: object): void {

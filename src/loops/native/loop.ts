@@ -66,15 +66,9 @@ export class NativeEventLoop extends BaseEventLoop {
     return this.#clock[0]!;
   }
 
-  /** The batch is paused for an async task's microtasks; C++ calls back when they ran. */
-  #paused = false;
-
-  /** Called by C++ once per loop iteration, and again after each pause of its batch. */
+  /** Called by C++ once per loop iteration. */
   readonly #onIterate = (): void => {
-    if (this.#paused) {
-      this.#paused = false;
-      this._continueBatch();
-    } else if (this.isRunning()) {
+    if (this.isRunning()) {
       this._iterate();
     } else {
       // Timers that fell due while the loop was stopping: keep them for the next run.
@@ -105,14 +99,6 @@ export class NativeEventLoop extends BaseEventLoop {
       n = this.#native.more();
     }
     state[S.dueCount] = 0;
-  }
-
-  protected override _awaitDrain(): void {
-    if (this.#state[S.inDispatch] === 1) {
-      // Return to C++: closing its callback scope drains the microtasks, then it calls again.
-      this.#paused = true;
-      this.#state[S.next] = Next.drain;
-    } else super._awaitDrain();
   }
 
   protected _scheduleNext(): void {

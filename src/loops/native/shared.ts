@@ -25,8 +25,6 @@ export const Next = {
   stopped: 0,
   ready: 1,
   wait: 2,
-  /** JS paused its batch for an async task's microtasks: call it again once they ran. */
-  drain: 3,
 } as const;
 
 /**
