@@ -242,9 +242,20 @@ export interface AbstractEventLoop {
 
 let runningLoop: AbstractEventLoop | null = null;
 
+/**
+ * What to write instead, for the errors below. The usual way to get here is asyncio's
+ * `asyncio.run(main(x))` written in JavaScript: an async function runs as soon as it is called,
+ * so `main(x)` reaches its first aloop call before `run()` has made the loop. @internal
+ */
+export const _HOW_TO_START =
+  'Start your program with aio.run(main) or aio.run(() => main(x)) — not aio.run(main(x)), which calls main before the loop exists';
+
+/** What getRunningLoop() throws outside a running loop (asyncio's RuntimeError), with the way out. */
+const NO_RUNNING_LOOP = `no running event loop: aloop functions such as sleep() must run inside a task. ${_HOW_TO_START}`;
+
 /** The loop running now; throws when none is. */
 export function getRunningLoop(): AbstractEventLoop {
-  if (runningLoop === null) throw new Error('no running event loop');
+  if (runningLoop === null) throw new Error(NO_RUNNING_LOOP);
   return runningLoop;
 }
 
@@ -265,27 +276,34 @@ export interface AbstractEventLoopPolicy {
 }
 
 /**
- * A policy with one current loop, made on first use by `_loopFactory` (asyncio's
- * `BaseDefaultEventLoopPolicy`). The pure and native policies differ only in the factory.
+ * A policy with one current loop (asyncio's `BaseDefaultEventLoopPolicy`, as of Python 3.14): the
+ * loop set with `setEventLoop` (a `Runner` sets its loop while it is open). It never makes one
+ * implicitly: a loop made on a stray `getEventLoop()`, `gather()` or `new Future()` outside a
+ * running loop would be one nobody runs, and whoever awaits on it would wait forever (in Node, an
+ * unsettled top-level await: exit code 13 and no message). The pure and native policies differ
+ * only in `_loopFactory`, which `newEventLoop` calls.
  */
 export abstract class BaseDefaultEventLoopPolicy implements AbstractEventLoopPolicy {
   #loop: AbstractEventLoop | null = null;
-  #set = false;
 
   protected abstract _loopFactory(): AbstractEventLoop;
 
+  /** The loop set with `setEventLoop`; throws when none is. */
   getEventLoop(): AbstractEventLoop {
-    if (this.#loop === null || (!this.#set && this.#loop.isClosed())) {
-      if (this.#set && this.#loop === null) {
-        throw new Error('There is no current event loop (setEventLoop(null) was called)');
-      }
-      this.#loop = this.newEventLoop();
+    if (this.#loop === null) {
+      throw new Error(
+        'no running event loop and no current event loop (none was set with setEventLoop()): aloop functions ' +
+          `such as sleep(), gather() and new Future() must run inside a task. ${_HOW_TO_START}; ` +
+          'or, to drive a loop by hand, set one first: aio.setEventLoop(aio.newEventLoop())',
+      );
     }
     return this.#loop;
   }
 
   setEventLoop(loop: AbstractEventLoop | null): void {
-    this.#set = loop !== null ? false : true;
+    if (loop !== null && (typeof loop !== 'object' || typeof loop.runUntilComplete !== 'function')) {
+      throw new TypeError(`loop must be an event loop or null, not ${describe(loop)}`);
+    }
     this.#loop = loop;
   }
 
@@ -318,7 +336,13 @@ export function setEventLoopPolicy(p: AbstractEventLoopPolicy | null): void {
   policy = p;
 }
 
-/** The running loop if any, else the policy's current loop (made on first use). */
+/**
+ * The running loop if any, else the policy's current loop: the one set with `setEventLoop` (or
+ * by an open `Runner`). Throws when there is neither, as asyncio does since Python 3.14 — it no
+ * longer makes a loop on first use. `new Future()`, `ensureFuture()`, `gather()` and `shield()`
+ * outside a running loop bind to this loop, so they throw too instead of binding to a loop that
+ * never runs.
+ */
 export function getEventLoop(): AbstractEventLoop {
   return runningLoop ?? getEventLoopPolicy().getEventLoop();
 }

@@ -3,7 +3,7 @@
  * `gather`, with its duplicate and cancellation rules).
  */
 import { Future } from './futures.js';
-import { type AbstractEventLoop, type Runnable, _getRunningLoop, getEventLoop } from './events.js';
+import { type AbstractEventLoop, type Runnable, getEventLoop } from './events.js';
 import { type CoroLike, checkCoroLike, isCoroutine, isThenable } from './coro.js';
 import { ensureFuture } from './task.js';
 
@@ -53,9 +53,10 @@ export function gather(...args: unknown[]): Future<unknown[]> {
   } else {
     aws = args;
   }
-  const loop0 = _getRunningLoop() ?? getEventLoop();
   if (aws.length === 0) {
-    const f = loop0.createFuture<unknown[]>();
+    // asyncio: the running loop, else the current one (getEventLoop throws, with the way out,
+    // when there is neither: never a loop that nobody will run).
+    const f = getEventLoop().createFuture<unknown[]>();
     f.setResult([]);
     return f;
   }

@@ -228,25 +228,30 @@ test('newEventLoop, getEventLoop, setEventLoop', () => {
   const b = aio.newEventLoop();
   expect(a).not.toBe(b);
   expect(a.isRunning()).toBe(false);
-  const cur = aio.getEventLoop();
-  expect(aio.getEventLoop()).toBe(cur);
   aio.setEventLoop(a);
   expect(aio.getEventLoop()).toBe(a);
+  expect(aio.getEventLoop()).toBe(a);
+  aio.setEventLoop(b);
+  expect(aio.getEventLoop()).toBe(b);
   aio.setEventLoop(null);
   expect(() => aio.getEventLoop()).toThrow(/no current event loop/);
+  expect(() => aio.setEventLoop(5 as never)).toThrow(TypeError);
   a.close();
   b.close();
-  cur.close();
 });
 
-test('getEventLoop makes a new loop when the implicit one was closed', () => {
+test('getEventLoop never makes a loop implicitly (asyncio 3.14): it throws, saying what to write', () => {
   aio.setEventLoopPolicy(null);
-  const first = aio.getEventLoop();
-  first.close();
-  const second = aio.getEventLoop();
-  expect(second).not.toBe(first);
-  expect(second.isClosed()).toBe(false);
-  second.close();
+  expect(() => aio.getEventLoop()).toThrow(/no running event loop and no current event loop/);
+  expect(() => aio.getEventLoop()).toThrow(/aio\.run\(\(\) => main\(x\)\)/);
+  // Still none: the failed call made no loop.
+  expect(() => aio.getEventLoop()).toThrow(/no current event loop/);
+  // A loop that was set stays the current one, closed or not (asyncio).
+  const loop = aio.newEventLoop();
+  aio.setEventLoop(loop);
+  loop.close();
+  expect(aio.getEventLoop()).toBe(loop);
+  aio.setEventLoop(null);
 });
 
 test('getRunningLoop throws when no loop runs; getEventLoop inside gives the running loop', async () => {
