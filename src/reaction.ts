@@ -36,8 +36,8 @@ interface Chained {
 }
 
 export class Reaction implements Runnable, PromiseLike<unknown> {
-  /** Runnable protocol: the entry is never cancelled (the Future decides when it runs). */
-  readonly _cancelled = false;
+  /** Runnable protocol: the entry is never cancelled (the Future decides when); on the prototype. */
+  declare readonly _cancelled: false;
   /** @internal Neighbours in the task's list of pending awaits. */
   _prevWait: Reaction | null = null;
   _nextWait: Reaction | null = null;
@@ -160,5 +160,7 @@ export class Reaction implements Runnable, PromiseLike<unknown> {
     return this.task !== null ? String(this.task) : `<Reaction to ${String(this.fut)}>`;
   }
 }
+
+Object.defineProperty(Reaction.prototype, '_cancelled', { value: false });
 
 function noop(): void {}

@@ -63,13 +63,16 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
    * `cancel()` cancels them all; each unlinks itself in O(1) when it runs.
    */
   _waits: Reaction | null = null;
-  /** @internal The Future a Task made for a foreign Promise waits on (debug mode warns on cancel). */
-  _wrapped: Future<unknown> | null = null;
+  /**
+   * @internal The Future a Task made for a foreign Promise waits on (debug mode warns on cancel).
+   * On the prototype (null) unless set: most tasks never have one.
+   */
+  declare _wrapped: Future<unknown> | null;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelMsg: string | undefined = undefined;
-  /** @internal Ready-queue entry protocol (Runnable): a step is never cancelled. */
-  readonly _cancelled = false;
+  /** @internal Ready-queue entry protocol (Runnable): a step is never cancelled (on the prototype). */
+  declare readonly _cancelled: false;
   /** @internal */ _prevLive: Task<any> | null = null;
   /** @internal */ _nextLive: Task<any> | null = null;
   /** @internal */ _abort: AbortController | null = null;
@@ -173,7 +176,8 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
 
   // --- completion -----------------------------------------------------------------------------
 
-  #finishResult(v: T): void {
+  /** @internal */
+  _finishResult(v: T): void {
     unlinkLive(this);
     notAway(this);
     if (this._mustCancel) {
@@ -183,7 +187,8 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     } else super.setResult(v);
   }
 
-  #finishError(e: unknown): void {
+  /** @internal */
+  _finishError(e: unknown): void {
     unlinkLive(this);
     notAway(this);
     if (e instanceof CancelledError) super.cancel(e.message || this._cancelMsg);
@@ -207,10 +212,10 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     const prev = enterStep(this);
     try {
       const r = exc === undefined ? coro.next() : coro.throw(exc);
-      if (r.done) this.#finishResult(r.value);
+      if (r.done) this._finishResult(r.value);
       else this.#onYield(r.value);
     } catch (e) {
-      this.#finishError(e);
+      this._finishError(e);
     } finally {
       leaveStep(prev);
     }
@@ -251,7 +256,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
       // Cancelled before it started: the function never runs (asyncio throws into the
       // unstarted coroutine, which finishes it at once).
       this._mustCancel = false;
-      this.#finishError(new CancelledError(this._cancelMsg ?? ''));
+      this._finishError(new CancelledError(this._cancelMsg ?? ''));
       return;
     }
     const fn = this._fn!;
@@ -261,7 +266,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     try {
       r = runFirstStep(this, fn);
     } catch (e) {
-      this.#finishError(e);
+      this._finishError(e);
       return;
     }
     if (isCoroutine(r)) {
@@ -273,12 +278,10 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
       this._coro = awaitFuture(r) as Coro<T>;
       this._step();
     } else if (isThenable(r)) {
-      r.then(
-        (v) => this.#finishResult(v as T),
-        (e) => this.#finishError(e),
-      );
+      // Bound functions rather than two closures and their context: ~60 bytes less per live task.
+      r.then(finishResult.bind(this), finishError.bind(this));
     } else {
-      this.#finishError(new TypeError(`the task's function must return a coroutine or a Promise, not ${describe(r)}`));
+      this._finishError(new TypeError(`the task's function must return a coroutine or a Promise, not ${describe(r)}`));
     }
   }
 
@@ -325,6 +328,17 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
       r._settle();
     }
   }
+}
+
+Object.defineProperty(Task.prototype, '_cancelled', { value: false });
+Task.prototype._wrapped = null;
+
+function finishResult(this: Task<unknown>, v: unknown): void {
+  this._finishResult(v);
+}
+
+function finishError(this: Task<unknown>, e: unknown): void {
+  this._finishError(e);
 }
 
 /** Marks a failed future's exception as seen (no "never retrieved" report for it). */
