@@ -30,10 +30,10 @@ export interface Runnable {
   readonly _cancelled: boolean;
   _run(): void;
   /**
-   * The task whose code this entry resumes, if any: consecutive entries of one task share one
-   * microtask drain (see `_yieldToMicrotasks`).
+   * The async task whose code this entry resumes, if any (a Reaction): consecutive entries of one
+   * task share one microtask drain (see `_yieldToMicrotasks`).
    */
-  readonly _drainOwner?: object | null;
+  readonly _task?: object | null;
 }
 
 /** A scheduled callback; `cancel()` keeps it from running. */

@@ -47,7 +47,7 @@ export class Reaction implements Runnable, PromiseLike<unknown> {
 
   constructor(
     /** @internal */ readonly fut: Future<any>,
-    /** @internal The task whose code awaits, or null (code outside tasks, or unknown). */ readonly task: ReactingTask | null,
+    /** @internal The task whose code awaits, or null (code outside tasks, or unknown). */ readonly _task: ReactingTask | null,
     readonly onFulfilled: ((v: any) => unknown) | null | undefined,
     readonly onRejected: ((e: any) => unknown) | null | undefined,
   ) {}
@@ -55,14 +55,9 @@ export class Reaction implements Runnable, PromiseLike<unknown> {
   /** The Future is done (or, for sleep(0), its one iteration has passed). */
   _run(): void {
     if (this.fut._state === 0) this.fut._settleForReaction();
-    const task = this.task;
+    const task = this._task;
     if (task !== null && task._state === 0) task._resume(this);
     else this._settle();
-  }
-
-  /** The task this entry resumes (consecutive entries of one task share a microtask drain). */
-  get _drainOwner(): object | null {
-    return this.task;
   }
 
   /** Calls the callback for the Future's outcome. */
@@ -157,7 +152,7 @@ export class Reaction implements Runnable, PromiseLike<unknown> {
 
   /** What debug mode's slow-callback warning names. */
   toString(): string {
-    return this.task !== null ? String(this.task) : `<Reaction to ${String(this.fut)}>`;
+    return this._task !== null ? String(this._task) : `<Reaction to ${String(this.fut)}>`;
   }
 }
 

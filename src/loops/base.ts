@@ -267,7 +267,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
         // An async-function task resumed: let its microtasks run, then carry on (see
         // DESIGN.md "Step order with async functions"), unless the next entry resumes the
         // same task.
-        if (this.#ntodo > 0 && ready.peekFirst()!._drainOwner === this.#splitOwner) continue;
+        if (this.#ntodo > 0 && ready.peekFirst()!._task === this.#splitOwner) continue;
         this.#split = false;
         this.#splitOwner = null;
         setInCallbacks(false);
