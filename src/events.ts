@@ -36,6 +36,24 @@ export interface Runnable {
   readonly _task?: object | null;
 }
 
+/**
+ * @internal What the loops' timer structures hold: a TimerHandle, or an object that is its own
+ * timer (the Future of `sleep(delay)`: one object instead of a Future, a TimerHandle and its
+ * argument array).
+ */
+export interface TimerEntry extends Runnable {
+  /** Loop time it is due at. */
+  readonly _when: number;
+  /** Scheduling order, the tie-break between equal `when`s (set by the pure loop). */
+  _seq: number;
+  /** Still held by the loop's timer structure. */
+  _scheduled: boolean;
+  /** Slot in the native loop's timer table. */
+  _id: number;
+  /** The loop closed with it pending: forget it (it will never run). */
+  _dropped(): void;
+}
+
 /** A scheduled callback; `cancel()` keeps it from running. */
 export class Handle {
   /** @internal */ _callback: ((...args: any[]) => unknown) | null;
@@ -85,7 +103,7 @@ export class Handle {
 }
 
 /** A callback scheduled for a loop time; `when()` tells which. */
-export class TimerHandle extends Handle {
+export class TimerHandle extends Handle implements TimerEntry {
   /** @internal */ _when: number;
   /** @internal Scheduling order, the tie-break between equal `when`s. */ _seq = 0;
   /** @internal Still held by the loop's timer structure. */ _scheduled = true;
@@ -105,6 +123,12 @@ export class TimerHandle extends Handle {
       if (this._scheduled) this._loop._timerHandleCancelled(this);
       super.cancel();
     }
+  }
+
+  /** @internal */
+  _dropped(): void {
+    this._scheduled = false;
+    this.cancel();
   }
 }
 
@@ -225,8 +249,10 @@ export interface AbstractEventLoop {
 
   /** @internal Queue `r` like `callSoon` does a Handle (no Handle is made). */
   _callSoonRunnable(r: Runnable): void;
-  /** @internal A TimerHandle was cancelled (called by `TimerHandle.cancel`). */
-  _timerHandleCancelled(handle: TimerHandle): void;
+  /** @internal A timer entry was cancelled (called by `TimerHandle.cancel`, a sleep's `cancel`). */
+  _timerHandleCancelled(handle: TimerEntry): void;
+  /** @internal Schedules a timer entry that is its own callback (see TimerEntry). */
+  _callAtEntry(entry: TimerEntry): void;
   /**
    * @internal End the current batch of callbacks here and carry on once V8's microtask queue is
    * empty. An async-function task's step runs in microtasks; this keeps asyncio's order (a step

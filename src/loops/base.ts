@@ -12,6 +12,7 @@ import {
   type TaskOptions,
   Handle,
   TimerHandle,
+  type TimerEntry,
   type Runnable,
   _getRunningLoop,
   _setRunningLoop,
@@ -93,8 +94,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   protected abstract _scheduleNext(): void;
   /** Arrange for `_iterate` to be called as soon as possible (work arrived while idle). */
   protected abstract _wake(): void;
-  protected abstract _addTimer(handle: TimerHandle): void;
-  abstract _timerHandleCancelled(handle: TimerHandle): void;
+  protected abstract _addTimer(handle: TimerEntry): void;
+  abstract _timerHandleCancelled(handle: TimerEntry): void;
   /** Free timers and native resources (the loop is not running). */
   protected abstract _closeResources(): void;
 
@@ -363,12 +364,17 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (typeof callback !== 'function') checkCallback(callback);
     if (this.#closed) throw new Error('Event loop is closed');
     const h = new TimerHandle(when, callback, args, this);
-    this._addTimer(h);
+    this._callAtEntry(h);
+    return h;
+  }
+
+  _callAtEntry(entry: TimerEntry): void {
+    if (this.#closed) throw new Error('Event loop is closed');
+    this._addTimer(entry);
     if (!this._scheduled && this.#running) {
       this._scheduled = true;
       this._wake();
     }
-    return h;
   }
 
   // --- futures and tasks ------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  * TimerHandles and ~40 ns the clock read in callLater, both paid by the pure loop too; the wheel
  * costs ~30 ns per insert and ~40 ns per fire (native/timer_wheel.h), the heap O(log n) pops.
  */
-import type { TimerHandle } from '../../events.js';
+import type { TimerEntry } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, Next, OP_CAPACITY, S } from './shared.js';
@@ -46,7 +46,7 @@ export class NativeEventLoop extends BaseEventLoop {
   readonly #opWhen = new Float64Array(OP_CAPACITY);
   readonly #due = new Int32Array(DUE_CAPACITY);
   /** Timer id (slot) → its handle, null when free. */
-  #timers: (TimerHandle | null)[] = [];
+  #timers: (TimerEntry | null)[] = [];
   /** Free timer ids, reused last-freed first (they stay small, so C++'s table stays small). */
   #free: number[] = [];
 
@@ -113,7 +113,7 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#native.wake();
   }
 
-  protected _addTimer(h: TimerHandle): void {
+  protected _addTimer(h: TimerEntry): void {
     const timers = this.#timers;
     let id: number;
     if (this.#free.length > 0) {
@@ -127,7 +127,7 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#op(id, h._when);
   }
 
-  _timerHandleCancelled(h: TimerHandle): void {
+  _timerHandleCancelled(h: TimerEntry): void {
     const id = h._id;
     if (id < 0 || this.#timers[id] !== h) return; // already fired (its id may be reused)
     this.#timers[id] = null;
@@ -182,9 +182,8 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#free = [];
     for (const h of timers) {
       if (h === null) continue;
-      h._scheduled = false;
       h._id = -1;
-      h.cancel();
+      h._dropped();
     }
   }
 }

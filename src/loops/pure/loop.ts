@@ -3,7 +3,7 @@
  * with `setImmediate` (work is ready) or one `setTimeout` (the earliest timer), nothing when
  * idle, so it keeps the process alive exactly as pending Node timers would.
  */
-import type { TimerHandle } from '../../events.js';
+import type { TimerEntry } from '../../events.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { BaseEventLoop } from '../base.js';
 import { RESOLVED } from '../../futures.js';
@@ -24,7 +24,7 @@ const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 
 export class PureEventLoop extends BaseEventLoop {
   /** Keyed by (when, seq): equal `when`s keep scheduling order. */
-  readonly #timers = new KeyedHeap<TimerHandle>();
+  readonly #timers = new KeyedHeap<TimerEntry>();
   #seq = 0;
   #cancelledCount = 0;
   #immediate: NodeJS.Immediate | null = null;
@@ -58,12 +58,12 @@ export class PureEventLoop extends BaseEventLoop {
     return performance.now() / 1000;
   }
 
-  protected _addTimer(h: TimerHandle): void {
+  protected _addTimer(h: TimerEntry): void {
     h._seq = this.#seq++;
     this.#timers.push(h, h._when, h._seq);
   }
 
-  _timerHandleCancelled(h: TimerHandle): void {
+  _timerHandleCancelled(h: TimerEntry): void {
     if (h._scheduled) this.#cancelledCount++;
   }
 
@@ -125,10 +125,7 @@ export class PureEventLoop extends BaseEventLoop {
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     if (this.#timeout !== null) clearTimeout(this.#timeout);
     this.#immediate = this.#timeout = null;
-    for (const h of this.#timers) {
-      h._scheduled = false;
-      h.cancel();
-    }
+    for (const h of this.#timers) h._dropped();
     this.#timers.filter(() => false);
   }
 }
