@@ -7,6 +7,7 @@ import { CancelledError, InvalidStateError } from './errors.js';
 import { type AbstractEventLoop, type Runnable, getEventLoop, describe } from './events.js';
 import { awaitingTask } from './context.js';
 import { Reaction, type ReactingTask } from './reaction.js';
+import { logger } from './log.js';
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -311,9 +312,32 @@ export function setResultUnlessCancelled<T>(fut: Future<T>, result: T): void {
   if (!fut.cancelled()) fut.setResult(result);
 }
 
-/** Wraps a foreign Promise in a Future of `loop` (asyncio's `wrap_future` for promises). */
-export function wrapPromise<T>(p: PromiseLike<T>, loop: AbstractEventLoop): Future<T> {
-  const fut = loop.createFuture<T>();
+/**
+ * A Future standing for a foreign Promise. Cancelling it stops the waiting, not the Promise's
+ * work: usually an async function called eagerly (`createTask(f(x))`, `gather(f(1), f(2))`), so
+ * debug mode says what goes on and how to make it cancellable.
+ */
+class PromiseFuture<T> extends Future<T> {
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    if (this._loop.getDebug()) {
+      logger.warning(
+        'A Future made from a Promise was cancelled: the waiting stops, the work the Promise stands for goes on. ' +
+          'Pass a function instead of calling it (createTask(() => f(x)), gather(() => f(1), () => f(2)), run(() => main(x))) ' +
+          'so that the task runs it and cancellation reaches it.',
+      );
+    }
+    return true;
+  }
+}
+
+/**
+ * Wraps a foreign Promise in a Future of `loop` (asyncio's `wrap_future` for promises).
+ * `eager`: the Promise is user work that keeps running when the Future is cancelled (debug mode
+ * warns then); false for an executor's job, which asyncio cannot stop either.
+ */
+export function wrapPromise<T>(p: PromiseLike<T>, loop: AbstractEventLoop, eager = true): Future<T> {
+  const fut = eager ? new PromiseFuture<T>({ loop }) : loop.createFuture<T>();
   // A Promise may settle after its loop closed; nobody can wait on the Future then, and
   // scheduling would throw inside this reaction (an unhandled rejection): drop the outcome.
   p.then(

@@ -24,7 +24,6 @@ import {
 import { beginDrain, enterStep, leaveStep, notAway, runFirstStep, runningTask } from './context.js';
 import { type Coro, type CoroLike, checkOptions, isCoroutine, isGeneratorFunction, isThenable } from './coro.js';
 import type { Reaction, ReactingTask } from './reaction.js';
-import { logger } from './log.js';
 
 let taskCounter = 0;
 /**
@@ -63,11 +62,6 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
    * `cancel()` cancels them all; each unlinks itself in O(1) when it runs.
    */
   _waits: Reaction | null = null;
-  /**
-   * @internal The Future a Task made for a foreign Promise waits on (debug mode warns on cancel).
-   * On the prototype (null) unless set: most tasks never have one.
-   */
-  declare _wrapped: Future<unknown> | null;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelMsg: string | undefined = undefined;
@@ -136,12 +130,6 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     if (this._state !== 0) return false;
     this._numCancelsRequested++;
     if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg ?? ''));
-    if (this._wrapped !== null && this._loop.getDebug() && !this._wrapped.done()) {
-      logger.warning(
-        `${this} was made from a Promise: cancelling it stops the waiting, not the work, which goes on. ` +
-          'Pass the function instead (createTask(() => f(x)) rather than createTask(f(x))) to make it cancellable.',
-      );
-    }
     // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
     // cancelled again later (asyncio's comment, same reason).
     let delivered = this._futWaiter !== null && this._futWaiter.cancel(msg);
@@ -331,7 +319,6 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
 }
 
 Object.defineProperty(Task.prototype, '_cancelled', { value: false });
-Task.prototype._wrapped = null;
 
 function finishResult(this: Task<unknown>, v: unknown): void {
   this._finishResult(v);
@@ -381,9 +368,7 @@ export function newTask<T>(loop: AbstractEventLoop, coro: CoroLike<T>, options?:
   }
   if (coro instanceof Future || isThenable(coro)) {
     const fut = ensureFuture(coro, loop);
-    const t = new Task<T>(awaitFuture(fut), { loop, name: options?.name });
-    if (!(coro instanceof Future)) t._wrapped = fut;
-    return t;
+    return new Task<T>(awaitFuture(fut), { loop, name: options?.name });
   }
   throw new TypeError(`coro must be a coroutine, a function, a Future or a Promise, not ${describe(coro)}`);
 }

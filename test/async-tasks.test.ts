@@ -237,11 +237,22 @@ eachLoop((lc) => {
         await aio.sleep(0.001);
         fn.cancel();
         await aio.wait([fn]);
+        expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(1);
+        const g = aio.gather(work(), work()); // eager calls again: one warning per Promise
+        await aio.sleep(0.001);
+        g.cancel();
+        await aio.wait([g]);
+        expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(3);
+        const g2 = aio.gather(work, work); // functions: tasks, cancelled for real
+        await aio.sleep(0.001);
+        g2.cancel();
+        await aio.wait([g2]);
+        await later(40);
       },
       { debug: true },
     );
     expect(finished).toBe(true);
-    expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(3);
     expect(warnings.join('\n')).toMatch(/createTask\(\(\) => f\(x\)\)/);
   });
 

@@ -222,7 +222,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       throw new TypeError(`fn must be a function or { module, name }, not ${describe(fn)}`);
     }
     const ex = executor ?? (this.#defaultExecutor ??= new ThreadPoolExecutor());
-    return wrapPromise(ex.submit(fn, args), this);
+    return wrapPromise(ex.submit(fn, args), this, false);
   }
 
   setDefaultExecutor(executor: Executor): void {
