@@ -17,36 +17,23 @@ function check(what, got, want) {
 
 // --- task-step-*: `tasks` tasks × `steps` steps, 1M steps in all ----------------------------
 
-function asyncSteps(tasks, steps) {
+/** `tasks` tasks of `kind` ('async' or 'generator'), each taking `steps` sleep(0) steps: ns/step. */
+function taskSteps(kind, tasks, steps) {
   return async ({ aio, newLoop }) => {
     let done = 0;
-    async function worker() {
-      for (let i = 0; i < steps; i++) {
-        await aio.sleep(0);
-        done++;
+    const worker = kind === 'async'
+      ? async function worker() {
+        for (let i = 0; i < steps; i++) {
+          await aio.sleep(0);
+          done++;
+        }
       }
-    }
-    return aio.run(async () => {
-      const t0 = process.hrtime.bigint();
-      const ts = new Array(tasks);
-      for (let i = 0; i < tasks; i++) ts[i] = aio.createTask(worker);
-      await aio.gather(ts);
-      const ns = elapsedNs(t0) / (tasks * steps);
-      check('steps done', done, tasks * steps);
-      return ns;
-    }, { loopFactory: newLoop });
-  };
-}
-
-function generatorSteps(tasks, steps) {
-  return async ({ aio, newLoop }) => {
-    let done = 0;
-    function* worker() {
-      for (let i = 0; i < steps; i++) {
-        yield* aio.sleep(0);
-        done++;
-      }
-    }
+      : function* worker() {
+        for (let i = 0; i < steps; i++) {
+          yield* aio.sleep(0);
+          done++;
+        }
+      };
     return aio.run(async () => {
       const t0 = process.hrtime.bigint();
       const ts = new Array(tasks);
@@ -84,7 +71,7 @@ function stepRow(name, kind, tasks, extra = {}) {
     name,
     unit: 'ns/step',
     baseline: `${tasks.toLocaleString('en-US')} async fns × ${steps} awaits of Promise.resolve()`,
-    run: kind === 'async' ? asyncSteps(tasks, steps) : generatorSteps(tasks, steps),
+    run: taskSteps(kind, tasks, steps),
     runBaseline: stepBaseline(tasks, steps),
     ...extra,
   };
@@ -113,6 +100,24 @@ async function plainAwaits(n) {
 
 const PA_BIG = 100_000;
 const PA_SMALL = 10_000;
+
+/** Promise.all of PA_SMALL then PA_BIG calls of `f`: ms for the big one, scaling in the note. */
+async function promiseAllRounds(f) {
+  const round = async (n) => {
+    let done = 0;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: n }, async () => {
+      await f();
+      done++;
+    }));
+    const ms = elapsedNs(t0) / 1e6;
+    check('functions done', done, n);
+    return ms;
+  };
+  const small = await round(PA_SMALL);
+  const big = await round(PA_BIG);
+  return { value: big, note: `10k ${small.toFixed(0)} ms, 100k/10k = ${(big / small).toFixed(1)}` };
+}
 
 // --- sleeping-tasks-1m-* ----------------------------------------------------------------------
 
@@ -223,45 +228,15 @@ export default [
     baseline: 'plain Node: setTimeout(100) + setImmediate, Promise.all',
     timeout: 300_000,
     async run({ aio, newLoop }) {
-      let done = 0;
-      async function f() {
+      return aio.run(() => promiseAllRounds(async () => {
         await aio.sleep(0.1);
         await aio.sleep(0);
-        done++;
-      }
-      return aio.run(async () => {
-        const round = async (n) => {
-          done = 0;
-          const t0 = process.hrtime.bigint();
-          await Promise.all(Array.from({ length: n }, () => f()));
-          const ms = elapsedNs(t0) / 1e6;
-          check('functions done', done, n);
-          return ms;
-        };
-        const small = await round(PA_SMALL);
-        const big = await round(PA_BIG);
-        return { value: big, note: `10k ${small.toFixed(0)} ms, 100k/10k = ${(big / small).toFixed(1)}` };
-      }, { loopFactory: newLoop });
+      }), { loopFactory: newLoop });
     },
-    async runBaseline() {
-      let done = 0;
-      async function f() {
-        await new Promise((r) => setTimeout(r, 100));
-        await new Promise((r) => setImmediate(r));
-        done++;
-      }
-      const round = async (n) => {
-        done = 0;
-        const t0 = process.hrtime.bigint();
-        await Promise.all(Array.from({ length: n }, () => f()));
-        const ms = elapsedNs(t0) / 1e6;
-        check('functions done', done, n);
-        return ms;
-      };
-      const small = await round(PA_SMALL);
-      const big = await round(PA_BIG);
-      return { value: big, note: `10k ${small.toFixed(0)} ms, 100k/10k = ${(big / small).toFixed(1)}` };
-    },
+    runBaseline: () => promiseAllRounds(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setImmediate(r));
+    }),
   },
   sleepersRow('sleeping-tasks-1m-async', 'async'),
   sleepersRow('sleeping-tasks-1m-generator', 'generator'),
