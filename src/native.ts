@@ -6,7 +6,7 @@
  * import * as aio from 'aloop';
  * import { install, run } from 'aloop/native';
  * install();                      // every new loop is native from here on
- * await aio.run(main());          // or, without install(): await run(main())
+ * await aio.run(main);            // or, without install(): await run(main); pass main, not main()
  * ```
  *
  * Importing this module never throws; when the addon is not built (or `ALOOP_FORCE_PURE=1`),

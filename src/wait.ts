@@ -99,16 +99,17 @@ export function waitFor<T>(aw: CoroLike<T>, timeout: number | null): Future<T> {
   const t = checkTimeout(timeout);
   checkCoroLike(aw, 'aw');
   const loop = getRunningLoop();
-  if (t !== null && t <= 0) {
-    // A Future or a Promise is taken now (a Future of another loop throws here, as below); a
-    // coroutine or function only becomes a Task inside waitFor's own task, which cancels it
-    // before its first step (asyncio's wait_for coroutine wraps it itself, then cancels it).
-    const makesTask = isCoroutine(aw) || typeof aw === 'function';
-    return loop.createTask(waitForExpired(makesTask ? aw : ensureFuture(aw, loop), t, loop));
+  // A Future or a Promise is taken now (a Future of another loop throws here); a coroutine or
+  // function only becomes a Task inside waitFor's own task, as asyncio's wait_for coroutine wraps
+  // it itself: cancelling waitFor before it starts means the coroutine never runs.
+  const makesTask = isCoroutine(aw) || typeof aw === 'function';
+  const inner = makesTask ? aw : ensureFuture(aw, loop);
+  if (t !== null && t <= 0) return loop.createTask(waitForExpired(inner, t, loop));
+  if (t === null) {
+    const fut = ensureFuture(inner, loop);
+    return fut instanceof Task ? fut : loop.createTask(awaitFuture(fut));
   }
-  const fut = ensureFuture(aw, loop);
-  if (t === null) return fut instanceof Task ? fut : loop.createTask(awaitFuture(fut));
-  return loop.createTask(waitForImpl(fut, t, loop));
+  return loop.createTask(waitForImpl(inner, t, loop));
 }
 
 /** waitFor with a timeout of 0 or less (asyncio 3.11's `if timeout <= 0` branch). */
@@ -140,7 +141,8 @@ function* cancelAndWait(fut: Future<unknown>, loop: AbstractEventLoop): Coro<voi
   }
 }
 
-function* waitForImpl<T>(fut: Future<T>, timeout: number, loop: AbstractEventLoop): Coro<T> {
+function* waitForImpl<T>(aw: CoroLike<T>, timeout: number, loop: AbstractEventLoop): Coro<T> {
+  const fut = ensureFuture(aw, loop);
   const self = currentTask()!;
   let timedOut = false;
   const h = loop.callLater(timeout, () => {

@@ -4,6 +4,29 @@ import * as aio from '../src/index.js';
 import { eachLoop } from './loops.js';
 
 eachLoop((lc) => {
+  test('cancelled before it starts, waitFor(coroutine, t > 0) never runs the coroutine (both forms)', async () => {
+    await lc.run(async () => {
+      let ran = 0;
+      const a = aio.waitFor(async () => {
+        ran++;
+        await aio.sleep(0);
+      }, 1);
+      const g = aio.waitFor(
+        (function* () {
+          ran++;
+          yield* aio.sleep(0);
+        })(),
+        1,
+      );
+      a.cancel();
+      g.cancel();
+      const [done] = await aio.wait([a, g]);
+      expect(done.size).toBe(2);
+      expect(a.cancelled() && g.cancelled()).toBe(true);
+      expect(ran).toBe(0);
+    });
+  });
+
   test('returns the result when in time (both forms)', async () => {
     await lc.run(async () => {
       expect(await aio.waitFor(aio.sleep(0.001, 'a'), 1)).toBe('a');
