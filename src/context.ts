@@ -83,7 +83,7 @@ export function leaveStep(prev: RunningTask | null): void {
 /** An async task starts or resumes: until the loop continues its batch, code is this task's. */
 export function beginDrain(task: RunningTask): void {
   draining = task;
-  if (away.size > 0) away.delete(task);
+  notAway(task);
 }
 
 /** The loop continues its batch: the drained task has suspended (or finished). */

@@ -174,17 +174,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else this._loop._callSoonRunnable(cb as unknown as Runnable);
   }
 
-  /** @internal Settles from another future's outcome (used by chaining helpers). */
-  _copyState(other: Future<T>): void {
-    if (this._state !== PENDING) return;
-    if (other._state === CANCELLED) this.cancel(other._cancelMessage);
-    else {
-      const exc = other.exception();
-      if (exc !== undefined) this.setException(exc);
-      else this.setResult(other._result as T);
-    }
-  }
-
   /** @internal */
   _kind(): string {
     return 'Future';
@@ -255,18 +244,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   get [Symbol.toStringTag](): string {
     return this._kind();
   }
-}
-
-/** @internal Resolves or rejects a Promise from a done future. */
-export function settle<T>(fut: Future<T>, resolve: (v: T) => void, reject: (e: unknown) => void): void {
-  let v: T;
-  try {
-    v = fut.result();
-  } catch (e) {
-    reject(e);
-    return;
-  }
-  resolve(v);
 }
 
 /**

@@ -62,34 +62,29 @@ export class Reaction implements Runnable, PromiseLike<unknown> {
 
   /** Calls the callback for the Future's outcome. */
   _settle(): void {
-    const fut = this.fut;
     let v: unknown;
     try {
-      v = fut.result();
+      v = this.fut.result();
     } catch (e) {
       this._reject(e);
       return;
     }
-    const f = this.onFulfilled;
-    if (typeof f !== 'function') return this.#complete(Outcome.Fulfilled, v);
-    let r: unknown;
-    try {
-      r = f(v);
-    } catch (e) {
-      return this.#complete(Outcome.Rejected, e);
-    }
-    this.#complete(Outcome.Fulfilled, r);
+    this.#call(this.onFulfilled, v, Outcome.Fulfilled);
   }
 
   /** Calls the rejection callback with `e` (the Future's exception, or a cancellation). */
   _reject(e: unknown): void {
-    const f = this.onRejected;
-    if (typeof f !== 'function') return this.#complete(Outcome.Rejected, e);
+    this.#call(this.onRejected, e, Outcome.Rejected);
+  }
+
+  /** Calls `f(value)` as Promise.prototype.then would; without `f`, `value` passes through as `passed`. */
+  #call(f: ((x: any) => unknown) | null | undefined, value: unknown, passed: Outcome): void {
+    if (typeof f !== 'function') return this.#complete(passed, value);
     let r: unknown;
     try {
-      r = f(e);
-    } catch (x) {
-      return this.#complete(Outcome.Rejected, x);
+      r = f(value);
+    } catch (e) {
+      return this.#complete(Outcome.Rejected, e);
     }
     this.#complete(Outcome.Fulfilled, r);
   }

@@ -248,8 +248,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
       return;
     }
     const fn = this._fn!;
-    beginDrain(this);
-    this._loop._yieldToMicrotasks(this);
+    this.#drainHere();
     let r: unknown;
     try {
       r = runFirstStep(this, fn);
@@ -271,6 +270,12 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     } else {
       this._finishError(new TypeError(`the task's function must return a coroutine or a Promise, not ${describe(r)}`));
     }
+  }
+
+  /** This task's code runs now, in microtasks: the loop pauses its batch until they have run. */
+  #drainHere(): void {
+    beginDrain(this);
+    this._loop._yieldToMicrotasks(this);
   }
 
   /** @internal Called by `Future.then` when this task's code awaits `fut` through `r`. */
@@ -306,8 +311,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     else if (this._waits === r) this._waits = n;
     if (n !== null) n._prevWait = p;
     r._prevWait = r._nextWait = null;
-    beginDrain(this);
-    this._loop._yieldToMicrotasks(this);
+    this.#drainHere();
     if (this._mustCancel) {
       this._mustCancel = false;
       retrieve(r.fut);

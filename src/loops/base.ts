@@ -362,9 +362,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   #newTimer(when: number, callback: (...args: unknown[]) => unknown, args: unknown[] | null): TimerHandle {
     if (typeof callback !== 'function') checkCallback(callback);
-    if (this.#closed) throw new Error('Event loop is closed');
     const h = new TimerHandle(when, callback, args, this);
-    this._callAtEntry(h);
+    this._callAtEntry(h); // checks that the loop is open
     return h;
   }
 
