@@ -28,6 +28,14 @@ IoTable::IoTable(LoopCore* core_, uv_loop_t* uv, int32_t* state, int32_t* events
       arena_(arena),
       arena_size_(arena_size) {}
 
+IoTable::~IoTable() { FreeOwned(); }
+
+void IoTable::FreeOwned() {
+  for (uv_buf_t& b : owned_) std::free(b.base);
+  owned_.clear();
+  owned_begin_ = owned_end_ = 0;
+}
+
 IoHandle* IoTable::Get(int32_t id) {
   if (id < 0) return nullptr;
   const size_t slot = static_cast<size_t>(id & kSlotMask);
@@ -79,6 +87,10 @@ void IoTable::Emit(int32_t id, int32_t kind, int32_t a, int32_t b) {
 int32_t IoTable::WriteEvents() {
   const size_t left = events_.size() - events_pos_;
   const size_t n = std::min(left, event_capacity_ / 4);
+  // Owned buffers of the last chunk JS did not take stay listed and are freed with the rest
+  // after the iteration; this chunk's are numbered from its first.
+  owned_begin_ = owned_end_ = 0;
+  bool any_owned = false;
   for (size_t i = 0; i < n; ++i) {
     const Record& r = events_[events_pos_ + i];
     int32_t* out = events_out_ + i * 4;
@@ -86,7 +98,14 @@ int32_t IoTable::WriteEvents() {
     out[1] = r.kind;
     out[2] = r.a;
     out[3] = r.b;
+    if (r.kind == kEvReadOwned) {
+      if (!any_owned) owned_begin_ = static_cast<size_t>(r.a);
+      any_owned = true;
+      owned_end_ = static_cast<size_t>(r.a) + 1;
+      out[2] = r.a - static_cast<int32_t>(owned_begin_);
+    }
   }
+  state_[kOwnedCount] = static_cast<int32_t>(owned_end_ - owned_begin_);
   events_pos_ += n;
   const bool more = events_pos_ < events_.size();
   if (!more) {
@@ -104,6 +123,8 @@ void IoTable::AfterIteration() {
   // libuv's poll phase. Records not handed over yet (JS did not fetch them all) may.
   if (events_pos_ != 0) return;
   arena_used_ = 0;
+  ++iter_;
+  if (!owned_.empty()) FreeOwned();
   if (starved_.empty()) return;
   std::vector<int32_t> starved;
   starved.swap(starved_);
@@ -168,6 +189,29 @@ void IoTable::CloseAll() {
   events_.clear();
   events_pos_ = 0;
   starved_.clear();
+  FreeOwned();
+}
+
+Napi::Value IoTable::TakeOwned(Napi::Env env) {
+  const size_t n = owned_end_ - owned_begin_;
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) {
+    uv_buf_t& b = owned_[owned_begin_ + i];
+    if (b.base == nullptr) continue;  // taken already
+    uint8_t* data = reinterpret_cast<uint8_t*>(b.base);
+    napi_value buf;
+    // JS owns the bytes from here: V8 frees them with the Buffer. Where external buffers are
+    // not allowed (a V8 sandbox), they are copied instead.
+    if (napi_create_external_buffer(env, b.len, data, [](napi_env, void* p, void*) { std::free(p); }, nullptr,
+                                    &buf) == napi_ok) {
+      b.base = nullptr;
+    } else {
+      buf = Napi::Buffer<uint8_t>::Copy(env, data, b.len);
+    }
+    out.Set(static_cast<uint32_t>(i), buf);
+  }
+  owned_begin_ = owned_end_;
+  return out;
 }
 
 void IoTable::OnClose(uv_handle_t* handle) {
@@ -195,6 +239,7 @@ Napi::Function NativeIo::Define(Napi::Env env) {
   return DefineClass(env, "Io",
                      {
                          InstanceMethod<&NativeIo::More>("more"),
+                         InstanceMethod<&NativeIo::Owned>("owned"),
                          InstanceMethod<&NativeIo::Write>("write"),
                          InstanceMethod<&NativeIo::Queued>("queued"),
                          InstanceMethod<&NativeIo::WatchDrain>("watchDrain"),
@@ -260,6 +305,12 @@ IoTable* NativeIo::Table() {
 Napi::Value NativeIo::More(const Napi::CallbackInfo& info) {
   IoTable* t = Table();
   return Napi::Number::New(info.Env(), t == nullptr ? 0 : t->WriteEvents());
+}
+
+Napi::Value NativeIo::Owned(const Napi::CallbackInfo& info) {
+  IoTable* t = Table();
+  if (t == nullptr) return Napi::Array::New(info.Env(), 0);
+  return t->TakeOwned(info.Env());
 }
 
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out) {

@@ -14,8 +14,15 @@
 // `events_`; before each JS iteration the loop copies them into the shared `events` Int32Array
 // (4 ints a record: id, kind, a, b) and JS consumes them all while it collects ready work. Read
 // bytes land in the shared `arena` (a Uint8Array JS copies out of at the same time); a READ
-// record says where (a = offset, b = length). The arena is reused after every iteration; a socket
-// that finds it full stops reading until then (backpressure, never a drop).
+// record says where (a = offset, b = length). The arena is reused after every iteration.
+//
+// A full arena never stops a socket that has data (that starved thousands of sockets at once, each
+// stopped and restarted every iteration). Reads that do not fit, and every read of a socket that
+// is moving bulk data (its last read was large), go to a buffer of their own (malloc) that JS
+// receives as an external Buffer, without a copy (READ_OWNED; JS fetches a chunk's buffers with one
+// `owned()` call). Fairness: a socket reads at most kReadBudget bytes per iteration; past that
+// it is left readable in the kernel (epoll is level-triggered) and read again next iteration, so
+// one busy peer cannot crowd out the rest.
 //
 // Writes: uv_try_write at once; only the remainder is copied and queued with uv_write. UDP sends
 // likewise (uv_udp_try_send, else a copy queued with uv_udp_send); a datagram is read only into
@@ -45,6 +52,7 @@ enum IoEvent : int32_t {
   kEvDrained = 7,   // the write queue fell to the watched low-water mark; a = bytes queued
   kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (below), b = its payload length
   kEvSent = 9,      // UDP: a queued send finished; a = status, b = bytes still queued in sends
+  kEvReadOwned = 10,  // a = index into this chunk's `owned()` buffers, b = length
 };
 
 // A datagram record in the arena, at the offset a kEvDatagram names:
@@ -73,11 +81,17 @@ enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2 };
 
 /** One read takes at most this much of the arena (libuv suggests 64 KiB). */
 constexpr size_t kMaxRead = 64 * 1024;
-/** Below this much free arena a handle waits for the next iteration instead of reading. */
+/** Below this much free arena a read goes to a buffer of its own. */
 constexpr size_t kMinRead = 4 * 1024;
+/** A read this large marks its socket as bulk: its next reads get buffers of their own. */
+constexpr size_t kBulkRead = 32 * 1024;
+/** The size of a read into a buffer of its own (uvloop reads 256 KiB at a time). */
+constexpr size_t kOwnedRead = 256 * 1024;
+/** Bytes one socket may read per iteration before it waits for the next one. */
+constexpr size_t kReadBudget = 256 * 1024;
 
 /** Indexes into the I/O state Int32Array. */
-enum IoStateIndex { kEvCount = 0, kEvMore = 1, kIoStateLength = 4 };
+enum IoStateIndex { kEvCount = 0, kEvMore = 1, kOwnedCount = 2, kIoStateLength = 4 };
 
 class IoTable;
 
@@ -97,7 +111,8 @@ struct IoHandle {
   bool connected = false;
   bool js_reading = true;  // JS has not paused reading
   bool reading = false;    // uv_read_start (uv_udp_recv_start) is in effect
-  bool starved = false;    // the arena was full
+  bool starved = false;    // a read buffer could not be had (UDP: the arena was full)
+  bool bulk = false;       // the last read was large: read into buffers of its own
   bool eof = false;
   bool shut = false;       // uv_shutdown requested (writeEof or close)
   bool shut_done = false;
@@ -105,6 +120,8 @@ struct IoHandle {
   bool closing = false;    // uv_close called
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
+  uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
+  size_t read_bytes = 0;   // bytes read in iteration `read_iter` (against kReadBudget)
   int64_t drain_at = -1;
   uv_connect_t connect_req;
   uv_shutdown_t shutdown_req;
@@ -116,6 +133,7 @@ class IoTable {
  public:
   IoTable(LoopCore* core, uv_loop_t* uv, int32_t* state, int32_t* events, size_t event_capacity, uint8_t* arena,
           size_t arena_size);
+  ~IoTable();
 
   /** Writes the next chunk of event records into the shared array; returns how many. */
   int32_t WriteEvents();
@@ -124,6 +142,9 @@ class IoTable {
   bool HasEvents() const { return !events_.empty(); }
   /** Closes every handle (the loop is closing). */
   void CloseAll();
+
+  /** The buffers of this chunk's READ_OWNED records, as external Buffers JS now owns. */
+  Napi::Value TakeOwned(Napi::Env env);
 
   // Calls from JS (validated there). Each returns >= 0 or a libuv error code.
 
@@ -179,6 +200,12 @@ class IoTable {
   void Accept(IoHandle* s, int status);
   /** A free piece of the arena of at most `max` bytes, or an empty buffer when it is full. */
   uv_buf_t ArenaSlice(size_t max);
+  bool InArena(const char* p) const {
+    const uint8_t* b = reinterpret_cast<const uint8_t*>(p);
+    return b >= arena_ && b < arena_ + arena_size_;
+  }
+  /** Frees the read buffers JS was not given (the loop closed, or JS skipped them). */
+  void FreeOwned();
 
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -190,7 +217,7 @@ class IoTable {
   static void OnUdpAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRecv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
   static void OnSend(uv_udp_send_t* req, int status);
-  /** The arena is full: stop reading until AfterIteration has a fresh one. */
+  /** No read buffer could be had: stop reading until AfterIteration. */
   void Starve(IoHandle* h);
 
   uv_loop_t* uv_;
@@ -202,10 +229,16 @@ class IoTable {
   size_t arena_used_ = 0;
   std::vector<Record> events_;
   size_t events_pos_ = 0;
+  /** Reads into buffers of their own, by READ_OWNED record; an entry is nulled once JS has it. */
+  std::vector<uv_buf_t> owned_;
+  /** The owned_ range of the chunk of records JS holds now (`owned()` hands it over). */
+  size_t owned_begin_ = 0, owned_end_ = 0;
+  /** Counts iterations, for the per-socket read budget. */
+  uint32_t iter_ = 1;
   std::vector<IoHandle*> slots_;
   std::vector<uint32_t> generations_;
   std::vector<int32_t> free_;
-  /** Handles that stopped reading because the arena was full. */
+  /** Handles that stopped reading for want of a buffer. */
   std::vector<int32_t> starved_;
 };
 
@@ -219,6 +252,7 @@ class NativeIo : public Napi::ObjectWrap<NativeIo> {
   IoTable* Table();
   // io.cc
   Napi::Value More(const Napi::CallbackInfo& info);
+  Napi::Value Owned(const Napi::CallbackInfo& info);
   // stream.cc
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Queued(const Napi::CallbackInfo& info);

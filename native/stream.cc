@@ -1,4 +1,4 @@
-// Streams (uv_tcp_t and uv_pipe_t alike): reading into the arena, try-then-queue writes,
+// Streams (uv_tcp_t and uv_pipe_t alike): reading (into the arena or a buffer of its own), try-then-queue writes,
 // shutdown and the close modes. The plan is in io.h.
 #include <algorithm>
 #include <cstdlib>
@@ -22,23 +22,58 @@ struct WriteReq {
 // --- reading ------------------------------------------------------------------------------------
 
 void IoTable::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-  // An empty buffer when the arena is full: libuv then reports UV_ENOBUFS.
-  *buf = static_cast<IoHandle*>(handle->data)->table->ArenaSlice(kMaxRead);
+  IoHandle* h = static_cast<IoHandle*>(handle->data);
+  IoTable* self = h->table;
+  if (h->read_iter != self->iter_) {
+    h->read_iter = self->iter_;
+    h->read_bytes = 0;
+  }
+  // Over budget: an empty buffer makes libuv report UV_ENOBUFS and leave the socket readable.
+  *buf = uv_buf_init(nullptr, 0);
+  if (h->read_bytes >= kReadBudget) return;
+  if (!h->bulk) {
+    *buf = self->ArenaSlice(kMaxRead);
+    if (buf->len != 0) return;
+  }
+  const size_t size = std::min(kOwnedRead, kReadBudget - h->read_bytes);
+  char* p = static_cast<char*>(std::malloc(size));
+  if (p != nullptr) *buf = uv_buf_init(p, static_cast<unsigned int>(size));
 }
 
 void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   IoHandle* h = static_cast<IoHandle*>(stream->data);
   IoTable* self = h->table;
+  const bool owned = buf->base != nullptr && !self->InArena(buf->base);
   if (nread > 0) {
-    const size_t off = static_cast<size_t>(reinterpret_cast<uint8_t*>(buf->base) - self->arena_);
-    self->arena_used_ = off + static_cast<size_t>(nread);
-    self->Emit(h->id, kEvRead, static_cast<int32_t>(off), static_cast<int32_t>(nread));
+    const size_t n = static_cast<size_t>(nread);
+    h->read_bytes += n;
+    h->bulk = n >= kBulkRead;
+    if (!owned) {
+      const size_t off = static_cast<size_t>(reinterpret_cast<uint8_t*>(buf->base) - self->arena_);
+      self->arena_used_ = off + n;
+      self->Emit(h->id, kEvRead, static_cast<int32_t>(off), static_cast<int32_t>(n));
+      return;
+    }
+    char* data = buf->base;
+    // A short read gives back what it did not use (glibc shrinks in place).
+    if (n < buf->len / 2) {
+      char* smaller = static_cast<char*>(std::realloc(data, n));
+      if (smaller != nullptr) data = smaller;
+    }
+    if (self->core->closed()) {
+      std::free(data);
+      return;
+    }
+    self->owned_.push_back(uv_buf_init(data, static_cast<unsigned int>(n)));
+    self->Emit(h->id, kEvReadOwned, static_cast<int32_t>(self->owned_.size() - 1), static_cast<int32_t>(n));
     return;
   }
+  if (owned) std::free(buf->base);
   if (nread == 0) return;  // EAGAIN
   if (nread == UV_ENOBUFS) {
-    // The arena is full until JS has copied it out: wait for the end of the iteration.
-    self->Starve(h);
+    // Over its budget, the socket reads again next iteration (it stays readable in the kernel).
+    // Otherwise no memory was to be had: stop until the end of the iteration.
+    if (h->read_bytes < kReadBudget) self->Starve(h);
     return;
   }
   if (nread == UV_EOF) {

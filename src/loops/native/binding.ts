@@ -69,6 +69,8 @@ export interface NativeIoHandle {
   udpClose(id: number, abort: boolean): void;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
+  /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */
+  owned(): Buffer[];
 }
 
 /** @internal What the addon exports. */

@@ -5,14 +5,15 @@
  * C++ never calls JS per event: libuv callbacks append records (id, kind, a, b) that reach JS
  * with the loop's one call per iteration; `NativeIo.collect` (run first in `_collectReady`) hands
  * each to its endpoint (a transport, a listener, a datagram endpoint), which queues it and
- * schedules its own work on the loop. Read bytes arrive in a shared arena C++ reuses after the
- * iteration, so they are copied out at once.
+ * schedules its own work on the loop. Small reads arrive in a shared arena C++ reuses after the
+ * iteration, so they are copied out at once; large ones (and those that did not fit the arena)
+ * arrive as Buffers of their own, fetched once per chunk of records (`owned()`), not copied.
  */
 import type { AbstractEventLoop } from '../../events.js';
 import type { NativeBinding, NativeIoHandle, NativeLoopHandle } from './binding.js';
 
 /** Event kinds (native/io.h `IoEvent`). */
-export const Ev = { read: 1, eof: 2, error: 3, closed: 4, connect: 5, accept: 6, drained: 7, datagram: 8, sent: 9 } as const;
+export const Ev = { read: 1, eof: 2, error: 3, closed: 4, connect: 5, accept: 6, drained: 7, datagram: 8, sent: 9, readOwned: 10 } as const;
 /** Syscall names of `IoSyscall`, as Node's errors name them (node:dgram's receive error says 'recvmsg'). */
 const SYSCALLS = ['', 'read', 'write', 'connect', 'accept', 'shutdown', 'recvmsg', 'send'];
 
@@ -49,6 +50,8 @@ export class NativeIo {
   readonly #events = new Int32Array(EVENT_CAPACITY * 4);
   readonly #arena = new Uint8Array(ARENA_SIZE);
   readonly #endpoints = new Map<number, IoEndpoint>();
+  /** This chunk's READ_OWNED buffers (indexed by the record's `a`). */
+  #owned: Buffer[] = [];
 
   constructor(loop: AbstractEventLoop, binding: NativeBinding, native: NativeLoopHandle) {
     this.loop = loop;
@@ -72,6 +75,11 @@ export class NativeIo {
     return b;
   }
 
+  /** The bytes of a READ_OWNED record: a Buffer of their own, now the caller's. */
+  owned(i: number): Buffer {
+    return this.#owned[i]!;
+  }
+
   /** Hands this iteration's event records to their endpoints (in arrival order). */
   collect(): void {
     const state = this.#state;
@@ -80,6 +88,7 @@ export class NativeIo {
     const ev = this.#events;
     const endpoints = this.#endpoints;
     for (;;) {
+      if (state[2] !== 0) this.#owned = this.native.owned();
       for (let i = 0; i < n * 4; i += 4) {
         const id = ev[i]!;
         const kind = ev[i + 1]!;
@@ -91,6 +100,7 @@ export class NativeIo {
       n = this.native.more();
     }
     state[0] = 0;
+    if (this.#owned.length !== 0) this.#owned = [];
   }
 
   error(errno: number, syscall: number | string, host?: string, port?: number): NodeJS.ErrnoException {

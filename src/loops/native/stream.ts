@@ -46,6 +46,9 @@ export class NativeStreamTransport extends StreamTransport implements IoEndpoint
       case Ev.read:
         if (!this.isClosing()) this._onData(this.#io.bytes(a, b));
         return;
+      case Ev.readOwned:
+        if (!this.isClosing()) this._onData(this.#io.owned(a));
+        return;
       case Ev.eof:
         this._onEof();
         return;
