@@ -24,26 +24,33 @@ function mtime(file) {
 }
 
 /**
- * Compiles bench/echo_client.c to build/bench/echo_client unless the binary is newer than the
- * source. Returns `{ ok: true }` or `{ ok: false, why }`.
+ * Compiles bench/<name>.c to build/bench/<name> unless the binary is newer than the source.
+ * Returns `{ ok: true, binary }` or `{ ok: false, why }`.
  */
-export function buildEchoClient() {
-  if (mtime(binary) >= mtime(source) && mtime(source) >= 0) return { ok: true };
+export function buildC(name, libs = []) {
+  const src = path.join(here, `${name}.c`);
+  const bin = path.resolve(here, '..', 'build', 'bench', name);
+  if (mtime(bin) >= mtime(src) && mtime(src) >= 0) return { ok: true, binary: bin };
   const cc = process.env.CC || 'cc';
   // Compile to a private name and rename: concurrent builds (two bench runs) never see half a file.
-  const tmp = `${binary}.${process.pid}.tmp`;
+  const tmp = `${bin}.${process.pid}.tmp`;
   try {
-    mkdirSync(path.dirname(binary), { recursive: true });
-    execFileSync(cc, ['-O2', '-o', tmp, source], { stdio: ['ignore', 'pipe', 'pipe'] });
-    renameSync(tmp, binary);
-    return { ok: true };
+    mkdirSync(path.dirname(bin), { recursive: true });
+    execFileSync(cc, ['-O2', '-o', tmp, src, ...libs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    renameSync(tmp, bin);
+    return { ok: true, binary: bin };
   } catch (e) {
     rmSync(tmp, { force: true });
     if (e.code === 'ENOENT') return { ok: false, why: `no C compiler (${cc} not found)` };
     const lines = String(e.stderr ?? '').trim().split('\n');
     const msg = lines.find((l) => /error/.test(l)) ?? (lines[0] || `exit status ${e.status}`);
-    return { ok: false, why: `\`${cc} -O2 -o build/bench/echo_client bench/echo_client.c\` failed: ${msg}` };
+    return { ok: false, why: `\`${cc} -O2 -o build/bench/${name} bench/${name}.c${libs.map((l) => ` ${l}`).join('')}\` failed: ${msg}` };
   }
+}
+
+/** Compiles bench/echo_client.c to build/bench/echo_client (see buildC). */
+export function buildEchoClient() {
+  return buildC('echo_client');
 }
 
 let chosen = null;

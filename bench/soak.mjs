@@ -1,12 +1,14 @@
 // Soak: many connections × seconds of random-size, checked echo against a server of each loop.
 //
 //   node bench/soak.mjs [--loops native,pure,node] [--modes protocol,streams] [--conns 1000]
-//                       [--duration 10] [--max 262144] [--min 1] [--seed 1] [--json]
+//                       [--duration 10] [--max 262144] [--min 1] [--seed 1] [--client c|node] [--json]
 //
-// For each (loop, mode) it starts bench/echo-server.mjs in a child process and drives it from this
-// process with node:net: every connection sends a payload of a random size in [min, max] bytes
-// and waits for all of it to come back, byte-checked, before sending the next. Payloads are slices
-// of one random block at random offsets, so checking is a memcmp, not a hash. It prints, per
+// For each (loop, mode) it starts bench/echo-server.mjs in a child process and drives it with the
+// C load client (bench/soak_client.c, built on demand; `--client node` uses node:net from this
+// process instead, which is not fair itself at 1,000+ busy connections, see the C file): every
+// connection sends a payload of a random size in [min, max] bytes and waits for all of it to come
+// back, byte-checked, before sending the next. Payloads are slices of one random block at random
+// offsets, so checking is a memcmp, not a hash. It prints, per
 // server: bytes verified, errors, mismatched bytes, connections that made no progress for more
 // than 1 s (after all had connected), the longest such gap, the server's RSS at start / peak /
 // end, and its open fds before the clients connected and after they all closed.
@@ -18,10 +20,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { buildC } from './echo-client-c.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
-export const defaults = { loops: 'native,pure,node', modes: 'protocol', conns: 1000, duration: 10, max: 256 * 1024, min: 1, seed: 1, stall: 1 };
+export const defaults = { loops: 'native,pure,node', modes: 'protocol', conns: 1000, duration: 10, max: 256 * 1024, min: 1, seed: 1, stall: 1, client: 'c' };
 
 function parse(argv) {
   const opts = { ...defaults };
@@ -97,6 +100,24 @@ async function connectAll(port, n, batch = 256) {
   return socks;
 }
 
+/** Runs the C client against `port`; resolves to its JSON figures. */
+function runCClient(bin, port, opts) {
+  const args = ['--port', port, '--conns', opts.conns, '--duration', opts.duration, '--min', opts.min, '--max', opts.max,
+    '--seed', opts.seed, '--stall-ms', Math.round(opts.stall * 1000)].map(String);
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(out));
+      else reject(new Error(`soak_client exited with ${code}: ${err.trim()}`));
+    });
+  });
+}
+
 /** One soak run against one server; returns its figures. */
 export async function soakOne(loop, mode, opts) {
   const { child, port } = await startServer(loop, mode);
@@ -105,6 +126,31 @@ export async function soakOne(loop, mode, opts) {
   const rssStart = rssOf(pid);
   let rssPeak = rssStart;
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(pid))), 200);
+  const finish = async (r) => {
+    await sleep(1);
+    clearInterval(rssTimer);
+    r.rssStartMB = Math.round(rssStart / 1e6);
+    r.rssPeakMB = Math.round(Math.max(rssPeak, rssOf(pid)) / 1e6);
+    r.rssEndMB = Math.round(rssOf(pid) / 1e6);
+    r.fdsBefore = fdsBefore;
+    r.fdsAfter = fdsOf(pid);
+    child.kill('SIGTERM');
+    await new Promise((res) => (child.exitCode !== null ? res() : child.once('exit', res)));
+    return r;
+  };
+  if (opts.client === 'c') {
+    const built = buildC('soak_client');
+    if (!built.ok) throw new Error(`cannot build the soak client: ${built.why} (--client node uses node:net)`);
+    let c;
+    try {
+      c = await runCClient(built.binary, port, opts);
+    } catch (e) {
+      clearInterval(rssTimer);
+      child.kill('SIGKILL');
+      throw e;
+    }
+    return finish({ loop, mode, conns: opts.conns, ...c });
+  }
   const random = rng(opts.seed);
   const block = Buffer.alloc(2 * opts.max + 1024 * 1024);
   for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((random() * 4294967296) >>> 0, i);
@@ -179,19 +225,9 @@ export async function soakOne(loop, mode, opts) {
     r.maxGapMs = Math.max(r.maxGapMs, c.gapMax);
     c.s.destroy();
   }
-  await sleep(1);
-  clearInterval(rssTimer);
-  r.seconds = Math.round(elapsed * 10) / 10;
-  r.rssStartMB = Math.round(rssStart / 1e6);
-  r.rssPeakMB = Math.round(Math.max(rssPeak, rssOf(pid)) / 1e6);
-  r.rssEndMB = Math.round(rssOf(pid) / 1e6);
-  r.fdsBefore = fdsBefore;
-  r.fdsAfter = fdsOf(pid);
+  r.seconds = Math.round(elapsed * 100) / 100;
   r.maxGapMs = Math.round(r.maxGapMs);
-  if (process.env.SOAK_DEBUG) { const z = conns.filter((c) => c.gapMax > 1000); console.error('stalled sample', z.slice(0, 5).map((c) => ({ size: c.size, got: c.got, gap: Math.round(c.gapMax), last: Math.round(c.last - start) }))); }
-  child.kill('SIGTERM');
-  await new Promise((res) => (child.exitCode !== null ? res() : child.once('exit', res)));
-  return r;
+  return finish(r);
 }
 
 function table(rows) {

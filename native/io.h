@@ -86,7 +86,7 @@ constexpr size_t kMinRead = 4 * 1024;
 /** A read this large marks its socket as bulk: its next reads get buffers of their own. */
 constexpr size_t kBulkRead = 32 * 1024;
 /** The size of a read into a buffer of its own (uvloop reads 256 KiB at a time). */
-constexpr size_t kOwnedRead = 256 * 1024;
+constexpr size_t kOwnedRead = 64 * 1024;
 /** Bytes one socket may read per iteration before it waits for the next one. */
 constexpr size_t kReadBudget = 256 * 1024;
 
