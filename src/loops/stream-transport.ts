@@ -112,6 +112,9 @@ export abstract class StreamTransport implements Transport {
     this.#schedulePump();
   }
 
+  /** The protocol has had what was queued (a pump ran): the socket layer may read on. */
+  protected _ioDelivered(): void {}
+
   /** @internal The socket's first error, if any. */
   protected get _error(): Error | null {
     return this.#error;
@@ -184,6 +187,7 @@ export abstract class StreamTransport implements Transport {
         if (!keepOpen) this.close();
       }
     }
+    this._ioDelivered();
     // A regular close waits until the protocol has seen every byte and the EOF; an error or
     // our own close/abort ends it now.
     const drained = rq.length === 0 && (!this.#eof || this.#eofDelivered);
