@@ -4,8 +4,11 @@
  * connections is shared with the native loop's server (loops/server.ts); this file adds the
  * node:net listening sockets.
  *
- * Node binds and listens in one step, so a server made with `startServing: false` is already
- * listening; connections that arrive before `startServing()` wait, unserved, until then.
+ * Node binds and listens in one step and accepts whatever arrives, so a server made with
+ * `startServing: false` is already listening; connections that arrive before `startServing()`
+ * wait, unread and without a protocol, until then. For the same reason a listening socket cannot
+ * rest after EMFILE: Node's libuv sheds the load itself (it accepts and closes the pending
+ * connections, reporting nothing); what Node does report goes to the exception handler.
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
@@ -49,8 +52,9 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
   _addListening(srv: net.Server): void {
     const a = srv.address();
     const name: Address = typeof a === 'string' ? a : a === null ? '' : [a.address, a.port];
-    this._addSocket(new ListeningSocket(srv, name));
-    srv.on('error', (err) => this._acceptFailed(err));
+    const socket = new ListeningSocket(srv, name);
+    this._addSocket(socket);
+    srv.on('error', (err) => this._acceptFailed(err, socket));
   }
 
   #onConnection(socket: net.Socket): void {
@@ -66,6 +70,10 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
 
   protected _closeSocket(s: ListeningSocket): void {
     s.handle.close();
+  }
+
+  protected _setAccepting(): void {
+    // node:net cannot stop accepting; connections wait unread until served (see the top).
   }
 }
 

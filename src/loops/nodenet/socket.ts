@@ -30,7 +30,11 @@ export class SocketTransport extends StreamTransport {
     socket.on('end', () => this._onEof());
     socket.on('error', (err: Error) => this._onError(err));
     socket.on('close', () => this._onClosed());
-    socket.resume();
+  }
+
+  /** Reading starts with the protocol: a connection held before `startServing()` stays unread. */
+  protected override _ioStart(): void {
+    this.#socket.resume();
   }
 
   // Called by Node when a write has reached the kernel: maybe it is time to resume the writer.
