@@ -17,6 +17,7 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
+import { hold } from './resources.js';
 import { SocketTransport } from './socket.js';
 import { checkServerArgs, checkUnixServerArgs, removeStaleUnixSocket, settleSoon } from './util.js';
 
@@ -45,6 +46,7 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
   _makeNodeServer(): net.Server {
     const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
     srv.on('connection', (socket: net.Socket) => this.#onConnection(socket));
+    hold(this.getLoop(), srv, () => srv.close());
     return srv;
   }
 
@@ -58,6 +60,7 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
   }
 
   #onConnection(socket: net.Socket): void {
+    hold(this.getLoop(), socket, () => socket.destroy());
     if (this._isClosed()) {
       socket.destroy();
       return;

@@ -9,6 +9,7 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateConnectionOptions, Transport } from '../../transports.js';
 import { SocketTransport } from './socket.js';
+import { hold } from './resources.js';
 import { checkConnectionArgs, checkUnixConnectionArgs, settleSoon, soon } from './util.js';
 
 export function createConnection<P extends StreamProtocol>(
@@ -54,6 +55,7 @@ function connect<P extends StreamProtocol>(
   start: () => void,
   path: string | null,
 ): void {
+  hold(loop, socket, () => socket.destroy());
   let error: Error | null = null;
   const onError = (err: Error) => {
     error ??= err;
