@@ -293,7 +293,9 @@ export abstract class StreamTransport implements Transport {
 
   readonly #maybeResume = (): void => {
     this.#resumeScheduled = false;
-    if (!this.#protocolPaused || this.#lost) return;
+    // A failed socket only has connectionLost left to say (asyncio resumes a writer only after
+    // a successful send).
+    if (!this.#protocolPaused || this.#lost || this.#error !== null) return;
     if (this.getWriteBufferSize() > this.#low) {
       // More was written since: watch again.
       this._ioWatchDrain(this.#low);

@@ -14,7 +14,7 @@ import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
 import { checkServerArgs } from '../nodenet/util.js';
-import { lookupHost, type ResolvedAddr } from './resolve.js';
+import { lookupHost, type ResolvedAddr } from '../resolve.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeStreamTransport } from './stream.js';
 
