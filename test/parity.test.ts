@@ -1,11 +1,13 @@
 /**
  * The same callbacks and errors on both loops where they used to differ, each as asyncio has it:
  * NUL in host strings, a bad or named `localAddr`, the 'socket' extra's `setKeepAlive` check,
- * no `resumeWriting` before `connectionLost` after a peer reset, and a stream server whose
- * clientConnected lets a peer reset's error escape (reported as asyncio 3.12+ reports it).
+ * no `resumeWriting` before `connectionLost` after a peer reset, a stream server whose
+ * clientConnected lets a peer reset's error escape (reported as asyncio 3.12+ reports it), and
+ * `setEventLoop` of something that is not a loop, whichever policy is set.
  */
 import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
+import * as native from '../src/native.js';
 import { eachLoop } from './loops.js';
 
 const HOST = '127.0.0.1';
@@ -167,4 +169,23 @@ eachLoop((lc) => {
     expect(errors[0]!.message).toBe('Unhandled exception in clientConnected');
     expect(errors[0]!.exception).toMatchObject({ code: 'ECONNRESET', syscall: 'read' });
   });
+});
+
+test('setEventLoop(123) is a TypeError under both policies; a loop or null is accepted', () => {
+  const before = aio.getEventLoopPolicy();
+  try {
+    for (const policy of [new aio.DefaultEventLoopPolicy(), new native.NativeEventLoopPolicy()]) {
+      aio.setEventLoopPolicy(policy);
+      expect(() => aio.setEventLoop(123 as never)).toThrow(TypeError);
+      expect(() => aio.setEventLoop(123 as never)).toThrow(/loop must be an event loop or null/);
+      expect(() => policy.setEventLoop({} as never)).toThrow(TypeError);
+      const loop = new aio.PureEventLoop();
+      aio.setEventLoop(loop);
+      expect(aio.getEventLoop()).toBe(loop);
+      aio.setEventLoop(null);
+      loop.close();
+    }
+  } finally {
+    aio.setEventLoopPolicy(before);
+  }
 });
