@@ -4,6 +4,7 @@
  * alive, even while the peer keeps its end open (the native loop closes its libuv handles; the
  * pure loop its Node sockets). Each case runs in a child process (the built package, dist/) that
  * must exit on its own within a time bound; the peer lives in this process and never closes.
+ * A server keeps the process alive while it serves, and only then, on both loops.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -93,4 +94,19 @@ eachLoop((lc) => {
       expect(r.code).toBe(0);
     }, 15_000);
   }
+});
+
+eachLoop((lc) => {
+  test('a serving server keeps the process alive; one made with startServing: false does not', async () => {
+    const setup = (serve: boolean) => `
+      const loop = factory();
+      await loop.runUntilComplete(() => loop.createServer(() => ({}), '127.0.0.1', 0, { startServing: ${serve} }));
+      console.log('listening');`;
+    const serving = await child(lc.name, setup(true), 1500);
+    expect(serving.stdout).toContain('listening');
+    expect(serving.code).toBeNull(); // still running when killed at the bound
+    const idle = await child(lc.name, setup(false), 5000);
+    expect(idle.stdout).toContain('returned');
+    expect(idle.code).toBe(0);
+  }, 15_000);
 });

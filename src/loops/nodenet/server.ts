@@ -47,6 +47,8 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
     const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
     srv.on('connection', (socket: net.Socket) => this.#onConnection(socket));
     hold(this.getLoop(), srv, () => srv.close());
+    // Not serving yet: like the native loop's listener, it keeps nobody alive until it serves.
+    srv.unref();
     return srv;
   }
 
@@ -75,8 +77,11 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
     s.handle.close();
   }
 
-  protected _setAccepting(): void {
-    // node:net cannot stop accepting; connections wait unread until served (see the top).
+  protected _setAccepting(s: ListeningSocket, on: boolean): void {
+    // node:net cannot stop accepting (connections wait unread until served, see the top); what
+    // follows the native loop is that only a socket that accepts keeps the process alive.
+    if (on) s.handle.ref();
+    else s.handle.unref();
   }
 }
 
