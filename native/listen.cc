@@ -38,12 +38,12 @@ namespace {
 
 constexpr int kMaxAccepts = 128;
 
+#ifndef _WIN32
 /** Out of descriptors or memory: asyncio's "out of system resource" errors. */
 bool IsResourceError(int err) {
   return err == UV_EMFILE || err == UV_ENFILE || err == UV_ENOBUFS || err == UV_ENOMEM;
 }
 
-#ifndef _WIN32
 /** accept() a connection of listening socket `fd`: a non-blocking close-on-exec fd, or -errno. */
 int AcceptFd(int fd) {
   int c;
