@@ -171,6 +171,7 @@ void IoTable::StartClose(IoHandle* h, bool reset) {
   if (h->closing) return;
   h->closing = true;
   h->reading = false;
+  CloseAcceptPoll(h);
   // RST instead of FIN (SO_LINGER 0); libuv refuses it after a shutdown: close plainly then.
   if (reset && h->kind == kTcp && uv_tcp_close_reset(&h->uv.tcp, OnClose) == 0) return;
   uv_close(&h->uv.handle, OnClose);
@@ -254,6 +255,7 @@ Napi::Function NativeIo::Define(Napi::Env env) {
                          InstanceMethod<&NativeIo::PipeConnect>("pipeConnect"),
                          InstanceMethod<&NativeIo::PipeListen>("pipeListen"),
                          InstanceMethod<&NativeIo::PipeAddress>("pipeAddress"),
+                         InstanceMethod<&NativeIo::SetAccepting>("setAccepting"),
                          InstanceMethod<&NativeIo::UdpBind>("udpBind"),
                          InstanceMethod<&NativeIo::UdpConnect>("udpConnect"),
                          InstanceMethod<&NativeIo::UdpSetBroadcast>("udpSetBroadcast"),

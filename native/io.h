@@ -3,8 +3,9 @@
 //
 //   io.cc      ids, the event records, the read arena, closing, the JS class `Io`
 //   stream.cc  reading, writing, shutdown and close of streams (uv_tcp_t and uv_pipe_t alike)
-//   tcp.cc     TCP: connect, listen, accept, options, addresses
-//   pipe.cc    Unix domain sockets (uv_pipe_t): connect, listen, accept, addresses
+//   tcp.cc     TCP: connect, listen, options, addresses
+//   pipe.cc    Unix domain sockets (uv_pipe_t): connect, listen, addresses
+//   listen.cc  listening sockets of both: our own accept loop (EMFILE, startServing)
 //   udp.cc     UDP (uv_udp_t): bind, connect, send, receive
 //
 // One IoTable per loop. Handles are named by ids `slot | generation << 20`: a stale id (its
@@ -97,6 +98,7 @@ constexpr size_t kReadBudget = 64 * 1024;
 enum IoStateIndex { kEvCount = 0, kEvMore = 1, kOwnedCount = 2, kIoStateLength = 4 };
 
 class IoTable;
+struct AcceptPoll;
 
 /** One libuv handle JS opened; owned by its table, freed in its close callback. */
 struct IoHandle {
@@ -121,6 +123,7 @@ struct IoHandle {
   bool shut_done = false;
   bool close_requested = false;
   bool closing = false;    // uv_close called
+  bool accepting = false;  // a listener takes connections off its backlog (listen.cc)
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
@@ -128,6 +131,7 @@ struct IoHandle {
   int64_t drain_at = -1;
   uv_connect_t connect_req;
   uv_shutdown_t shutdown_req;
+  AcceptPoll* accept_poll = nullptr;  // a listener's readiness watch (listen.cc)
 
   uv_stream_t* stream() { return &uv.stream; }
 };
@@ -174,6 +178,10 @@ class IoTable {
   /** The socket's (or peer's) path, or a libuv error code. */
   Napi::Value PipeAddress(Napi::Env env, int32_t id, bool peer);
 
+  // Listening sockets, TCP and Unix alike (listen.cc).
+  /** Starts or stops taking connections off listener `id`'s backlog; 0 or a libuv error. */
+  int32_t SetAccepting(int32_t id, bool on);
+
   // UDP (udp.cc). Addresses (Address above) are uv_udp_getsockname/getpeername's.
   /** Binds a new UDP socket (no SO_REUSEADDR, not IPv6-only); its id, or a libuv error. */
   int32_t UdpBind(const char* host, int family, int port);
@@ -199,8 +207,16 @@ class IoTable {
   void StartClose(IoHandle* h, bool reset = false);
   void UpdateReading(IoHandle* h);
   void MaybeFinish(IoHandle* h);
-  /** A new connection on listener `s` (TCP or pipe): accept it, start reading, tell JS. */
-  void Accept(IoHandle* s, int status);
+  /** Listens on the bound listener `h` (not accepting until SetAccepting); 0 or a libuv error. */
+  int StartListening(IoHandle* h, int backlog);
+  /** Watches the listener's socket while it accepts, not otherwise. */
+  void UpdateAccepting(IoHandle* h);
+  /** Takes the connections waiting on listener `s` (up to a bound), starts reading each, tells JS. */
+  void AcceptPending(IoHandle* s);
+  /** Wraps an accepted socket `fd` in a handle of listener `s`'s kind. */
+  void Adopt(IoHandle* s, int fd);
+  /** Closes listener `h`'s readiness watch (before the listener itself). */
+  void CloseAcceptPoll(IoHandle* h);
   /** A free piece of the arena of at most `max` bytes, or an empty buffer when it is full. */
   uv_buf_t ArenaSlice(size_t max);
   bool InArena(const char* p) const {
@@ -215,7 +231,8 @@ class IoTable {
   static void OnWrite(uv_write_t* req, int status);
   static void OnShutdown(uv_shutdown_t* req, int status);
   static void OnConnect(uv_connect_t* req, int status);
-  static void OnConnection(uv_stream_t* server, int status);
+  static void OnAcceptable(uv_poll_t* poll, int status, int events);
+  static void OnAcceptPollClose(uv_handle_t* handle);
   static void OnClose(uv_handle_t* handle);
   static void OnUdpAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRecv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
@@ -273,6 +290,8 @@ class NativeIo : public Napi::ObjectWrap<NativeIo> {
   Napi::Value PipeConnect(const Napi::CallbackInfo& info);
   Napi::Value PipeListen(const Napi::CallbackInfo& info);
   Napi::Value PipeAddress(const Napi::CallbackInfo& info);
+  // listen.cc
+  Napi::Value SetAccepting(const Napi::CallbackInfo& info);
   // udp.cc
   Napi::Value UdpBind(const Napi::CallbackInfo& info);
   Napi::Value UdpConnect(const Napi::CallbackInfo& info);

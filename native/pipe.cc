@@ -1,5 +1,5 @@
-// Unix domain sockets on uv_pipe_t: connect, listen, addresses. Reading, writing, accepting and
-// closing are the stream code's (stream.cc); the plan is in io.h.
+// Unix domain sockets on uv_pipe_t: connect, bind and listen, addresses. Accepting is listen.cc's;
+// reading, writing and closing are the stream code's (stream.cc); the plan is in io.h.
 //
 // The plain uv_pipe_bind/uv_pipe_connect (not the *2 variants of libuv 1.46) so the addon loads
 // on every Node 20; TS rejects paths longer than sun_path before they get here, so nothing is
@@ -21,7 +21,7 @@ int32_t IoTable::PipeConnect(const char* path) {
 int32_t IoTable::PipeListen(const char* path, int backlog) {
   IoHandle* h = NewHandle(kPipe, true);
   int err = uv_pipe_bind(&h->uv.pipe, path);
-  if (err == 0) err = uv_listen(h->stream(), backlog, OnConnection);
+  if (err == 0) err = StartListening(h, backlog);
   if (err < 0) {
     StartClose(h);
     return err;

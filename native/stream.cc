@@ -207,7 +207,7 @@ void IoTable::Close(int32_t id, int mode) {
   MaybeFinish(h);
 }
 
-// --- connecting and accepting (TCP and pipes) --------------------------------------------------
+// --- connecting (TCP and pipes); accepting is listen.cc's -------------------------------------
 
 void IoTable::OnConnect(uv_connect_t* req, int status) {
   IoHandle* h = static_cast<IoHandle*>(req->data);
@@ -220,30 +220,6 @@ void IoTable::OnConnect(uv_connect_t* req, int status) {
   }
   h->connected = true;
   self->UpdateReading(h);
-}
-
-void IoTable::OnConnection(uv_stream_t* server, int status) {
-  IoHandle* s = static_cast<IoHandle*>(server->data);
-  s->table->Accept(s, status);
-}
-
-void IoTable::Accept(IoHandle* s, int status) {
-  if (s->closing) return;
-  if (status < 0) {
-    Emit(s->id, kEvError, status, kSysAccept);
-    return;
-  }
-  IoHandle* c = NewHandle(s->kind, false);
-  const int err = uv_accept(s->stream(), c->stream());
-  if (err < 0) {
-    StartClose(c);
-    Emit(s->id, kEvError, err, kSysAccept);
-    return;
-  }
-  if (c->kind == kTcp) uv_tcp_nodelay(&c->uv.tcp, 1);
-  c->connected = true;
-  Emit(s->id, kEvAccept, c->id);
-  UpdateReading(c);
 }
 
 // --- the JS methods ------------------------------------------------------------------------------

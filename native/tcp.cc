@@ -1,5 +1,5 @@
-// TCP on uv_tcp_t: connect, listen, options, addresses (UDP sockets' too). Reading, writing and
-// closing are the stream code's (stream.cc); the plan is in io.h.
+// TCP on uv_tcp_t: connect, bind and listen, options, addresses (UDP sockets' too). Accepting is
+// listen.cc's; reading, writing and closing are the stream code's (stream.cc); the plan is in io.h.
 #include <cstring>
 
 #include "io.h"
@@ -34,7 +34,7 @@ int32_t IoTable::Listen(const char* host, int family, int port, int backlog, boo
   if (err < 0) return err;
   IoHandle* h = NewHandle(kTcp, true);
   err = uv_tcp_bind(&h->uv.tcp, reinterpret_cast<sockaddr*>(&addr), family == 6 && ipv6only ? UV_TCP_IPV6ONLY : 0);
-  if (err == 0) err = uv_listen(h->stream(), backlog, OnConnection);
+  if (err == 0) err = StartListening(h, backlog);
   if (err < 0) {
     StartClose(h);
     return err;

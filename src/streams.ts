@@ -45,7 +45,8 @@ interface Waiter {
 
 /**
  * Buffered bytes from a transport. `limit` bounds `readline`/`readUntil` lines and how much is
- * buffered before the transport's reading is paused (2 × limit).
+ * buffered before the transport's reading is paused (2 × limit). Reading is never paused while
+ * a read waits for more data: such a read may need more than 2 × limit (`readExactly`).
  */
 export class StreamReader implements AsyncIterable<Buffer> {
   /** @default 65536 */
@@ -90,6 +91,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#chunks.push(data);
     this.#length += data.length;
     this.#wake();
+    // A read still waiting wants more than is here (readExactly(n > 2 × limit)): pausing now
+    // would leave it waiting forever. asyncio resumes reading each time a read waits; not
+    // pausing while one waits is the same without the pause/resume churn.
+    if (this.#waiter !== null) return;
     const t = this.#transport;
     if (t !== null && !this.#paused && this.#length > 2 * this.limit) {
       try {

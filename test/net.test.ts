@@ -228,11 +228,14 @@ eachLoop((lc) => {
   test('server close with live clients: stops listening, waitClosed waits for the clients', async () => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
-      const server = await loop.createServer(() => echoProtocol(), HOST, 0);
+      const made: string[] = [];
+      const server = await loop.createServer(() => echoProtocol(made), HOST, 0);
       const p = port(server);
       const [ta, ca] = await loop.createConnection(() => new Collector(), HOST, p);
       const [tb, cb] = await loop.createConnection(() => new Collector(), HOST, p);
-      await aio.sleep(0.02);
+      // Connected in the kernel is not accepted yet (Node's libuv takes one connection per loop
+      // iteration), and closing the listener resets what it has not accepted: wait for both.
+      while (made.filter((e) => e === 'made').length < 2) await aio.sleep(0.005);
       server.close();
       server.close(); // idempotent
       const closed = server.waitClosed();

@@ -126,9 +126,22 @@ eachLoop((lc) => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const p = tmpPath('close');
-      const server = await loop.createUnixServer(() => new Collector(), p);
+      let made = 0;
+      const allMade = loop.createFuture<void>();
+      const server = await loop.createUnixServer(() => {
+        const c = new Collector();
+        const connectionMade = c.connectionMade.bind(c);
+        c.connectionMade = (t) => {
+          connectionMade(t);
+          if (++made === 3) allMade.setResult(undefined);
+        };
+        return c;
+      }, p);
       const clients = await Promise.all([0, 1, 2].map(() => loop.createUnixConnection(() => new Collector(), p)));
-      await aio.sleep(0.01);
+      // A Unix connect completes in the kernel before the server accepts it (Node's libuv takes
+      // one connection per loop iteration), and closing the listener resets what it has not
+      // accepted yet (ECONNRESET on the client): wait until the server has all three.
+      await aio.waitFor(allMade, 10);
       server.close();
       expect(server.isServing()).toBe(false);
       expect(server.sockets).toEqual([]);

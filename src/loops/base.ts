@@ -174,6 +174,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this._ready.clear();
     this.#signals.clear();
     this._closeResources();
+    nodenet.releaseAll(this);
     const ex = this.#defaultExecutor;
     this.#defaultExecutor = null;
     if (ex !== null) void ex.shutdown(false);

@@ -1,19 +1,37 @@
 /**
  * What the listening servers of both loops share (asyncio's `Server`): serving, the connections
  * accepted before `startServing()`, `serveForever`, closing and the bookkeeping `waitClosed`
- * waits on, and the accept path that makes each connection's protocol.
+ * waits on, the accept path that makes each connection's protocol, and what an accept failure
+ * does.
  *
- * A loop's server adds how it listens and how it closes a listening socket (`_closeSocket`), and
- * hands each connection it accepts, already wrapped in a transport, to `_accepted`:
- * nodenet/server.ts over node:net, native/server.ts over the addon's listeners.
+ * A loop's server adds how it listens, how it starts and stops taking connections off a listening
+ * socket (`_setAccepting`) and how it closes one (`_closeSocket`), and hands each connection it
+ * accepts, already wrapped in a transport, to `_accepted`: nodenet/server.ts over node:net,
+ * native/server.ts over the addon's listeners.
+ *
+ * Until `startServing()` a listening socket is bound and listening but takes nothing off its
+ * backlog where the loop can hold back (the native loop's own accept loop); node:net accepts
+ * regardless, so there the connections wait unread until then. Either way nothing is read and no
+ * protocol is made before serving starts.
+ *
+ * Out of descriptors or memory on accept (EMFILE, ENFILE, ENOBUFS, ENOMEM), a listening socket
+ * does what asyncio's does: the exception handler gets "socket.accept() out of system resource",
+ * the socket takes nothing for ACCEPT_RETRY_DELAY, then accepts again; the connections wait in
+ * the kernel's backlog meanwhile.
  */
-import type { AbstractEventLoop } from '../events.js';
+import type { AbstractEventLoop, TimerHandle } from '../events.js';
 import type { Future } from '../futures.js';
 import { CancelledError } from '../errors.js';
 import type { StreamProtocol } from '../protocols.js';
 import type { Server, ServerSocket } from '../transports.js';
 import { soon } from './nodenet/util.js';
 import type { StreamTransport, TransportOwner } from './stream-transport.js';
+
+/** asyncio's ACCEPT_RETRY_DELAY: seconds a listening socket rests after running out of resources. */
+export const ACCEPT_RETRY_DELAY = 1;
+
+/** accept() errors that mean "out of system resource" (asyncio's list). */
+const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 export abstract class BaseServer<T extends StreamTransport, S extends ServerSocket> implements Server, TransportOwner {
   readonly #loop: AbstractEventLoop;
@@ -26,6 +44,8 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
   #pending: T[] = [];
   #waiters: Future<void>[] | null = [];
   #serveForeverFut: Future<void> | null = null;
+  /** Listening sockets resting after a resource error, with the timer that resumes each. */
+  readonly #resting = new Map<S, TimerHandle | null>();
 
   constructor(loop: AbstractEventLoop, factory: () => StreamProtocol) {
     this.#loop = loop;
@@ -34,6 +54,9 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
 
   /** Stops listening on `socket` (`close()` calls it for each). */
   protected abstract _closeSocket(socket: S): void;
+
+  /** Starts or stops taking connections off `socket`'s backlog (where the loop can). */
+  protected abstract _setAccepting(socket: S, on: boolean): void;
 
   /** @internal `socket` is listening. */
   protected _addSocket(socket: S): void {
@@ -54,9 +77,28 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
     else this.#pending.push(t);
   }
 
-  /** @internal Errors after listening (EMFILE on accept, ...) go to the exception handler, as asyncio logs them. */
-  protected _acceptFailed(exception: unknown): void {
-    soon(this.#loop, () => this.#loop.callExceptionHandler({ message: 'socket.accept() failed', exception, server: this }));
+  /**
+   * @internal An accept on `socket` failed (reported outside the loop's callbacks). Resource
+   * errors rest the socket for ACCEPT_RETRY_DELAY (reported once per rest); others are reported,
+   * as asyncio's loop logs them.
+   */
+  protected _acceptFailed(exception: unknown, socket: S): void {
+    const loop = this.#loop;
+    if (!RESOURCE_ERRORS.has((exception as NodeJS.ErrnoException | null)?.code ?? '')) {
+      soon(loop, () => loop.callExceptionHandler({ message: 'socket.accept() failed', exception, socket, server: this }));
+      return;
+    }
+    if (this.#resting.has(socket) || this.#closed) return;
+    this.#resting.set(socket, null);
+    this._setAccepting(socket, false);
+    soon(loop, () => {
+      loop.callExceptionHandler({ message: 'socket.accept() out of system resource', exception, socket, server: this });
+      if (this.#closed) return;
+      this.#resting.set(socket, loop.callLater(ACCEPT_RETRY_DELAY, () => {
+        this.#resting.delete(socket);
+        if (this.isServing()) this._setAccepting(socket, true);
+      }));
+    });
   }
 
   #accept(t: T): void {
@@ -105,6 +147,7 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
   _startServing(): void {
     if (this.#serving || this.#closed) return;
     this.#serving = true;
+    for (const socket of this.#sockets) if (!this.#resting.has(socket)) this._setAccepting(socket, true);
     const pending = this.#pending;
     this.#pending = [];
     for (const t of pending) this.#loop.callSoon(() => this.#accept(t));
@@ -149,6 +192,8 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
     this.#closed = true;
     this.#serving = false;
     for (const s of this.#sockets) this._closeSocket(s);
+    for (const timer of this.#resting.values()) timer?.cancel();
+    this.#resting.clear();
     for (const t of this.#pending) t._discard();
     this.#pending = [];
     const sff = this.#serveForeverFut;

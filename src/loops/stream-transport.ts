@@ -83,6 +83,8 @@ export abstract class StreamTransport implements Transport {
   protected abstract _ioAddress(peer: boolean): Address | undefined;
   /** `getExtraInfo('socket')`. */
   protected abstract _ioSocket(): unknown;
+  /** The protocol is attached: start reading if the socket waited for it. */
+  protected _ioStart(): void {}
   /** Events came after the loop was closed: nobody is left to deliver them to. */
   protected _ioLoopClosed(): void {}
   abstract getWriteBufferSize(): number;
@@ -137,6 +139,7 @@ export abstract class StreamTransport implements Transport {
   _start(protocol: StreamProtocol): void {
     this.#setProtocol(protocol);
     this.#started = true;
+    this._ioStart();
     this.#loop.callSoon(() => {
       if (!this.#lost) this.#protocol!.connectionMade?.(this);
     });
@@ -294,7 +297,9 @@ export abstract class StreamTransport implements Transport {
 
   readonly #maybeResume = (): void => {
     this.#resumeScheduled = false;
-    if (!this.#protocolPaused || this.#lost) return;
+    // A failed socket only has connectionLost left to say (asyncio resumes a writer only after
+    // a successful send).
+    if (!this.#protocolPaused || this.#lost || this.#error !== null) return;
     if (this.getWriteBufferSize() > this.#low) {
       // More was written since: watch again.
       this._ioWatchDrain(this.#low);

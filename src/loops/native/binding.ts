@@ -34,8 +34,10 @@ export interface NativeLoopHandle {
 export interface NativeIoHandle {
   /** Starts connecting; the id of the new socket, or a libuv error (< 0). */
   connect(host: string, family: 4 | 6, port: number, localHost: string | null, localPort: number, noDelay: boolean): number;
-  /** Binds and listens; the id of the listener, or a libuv error (< 0). */
+  /** Binds and listens (accepting nothing until `setAccepting`); the id of the listener, or a libuv error (< 0). */
   listen(host: string, family: 4 | 6, port: number, backlog: number, ipv6Only: boolean): number;
+  /** Starts or stops taking connections off a listener's backlog; 0 or a libuv error. */
+  setAccepting(id: number, on: boolean): number;
   /** Tries the write at once, queues the rest; returns the bytes queued in C++. */
   write(id: number, data: Uint8Array): number;
   queued(id: number): number;
@@ -51,7 +53,7 @@ export interface NativeIoHandle {
   address(id: number, peer: boolean): [string, number] | number;
   /** Starts connecting to a Unix socket path; the id (the outcome comes as a CONNECT event). */
   pipeConnect(path: string): number;
-  /** Binds a Unix socket path and listens; the id of the listener, or a libuv error (< 0). */
+  /** Binds a Unix socket path and listens (accepting nothing until `setAccepting`); the id of the listener, or a libuv error (< 0). */
   pipeListen(path: string, backlog: number): number;
   /** The socket's (or peer's) path, '' when unnamed, or a libuv error. */
   pipeAddress(id: number, peer: boolean): string | number;

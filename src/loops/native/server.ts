@@ -2,8 +2,10 @@
  * Listening servers of the native loop (asyncio's `Server`) on the addon's listeners: uv_tcp_t,
  * one per resolved host address, or one uv_pipe_t for a Unix socket path (pipe.ts). What a
  * server does with its connections is shared with the node:net server (loops/server.ts); this
- * file adds the listeners. Connections are accepted in C++ as they arrive (TCP_NODELAY on,
- * reading at once); those that arrive before `startServing()` wait, unserved, until then.
+ * file adds the listeners. A listener is listening from the start but takes connections off its
+ * backlog only while the server serves (native/listen.cc: our own accept loop); C++ accepts them
+ * as they arrive (TCP_NODELAY on, reading at once) and stops by itself when out of descriptors,
+ * until `_setAccepting` resumes it.
  */
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
@@ -12,7 +14,7 @@ import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
 import { checkServerArgs } from '../nodenet/util.js';
-import { lookupHost, type ResolvedAddr } from './resolve.js';
+import { lookupHost, type ResolvedAddr } from '../resolve.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeStreamTransport } from './stream.js';
 
@@ -31,7 +33,7 @@ class NativeListener implements ServerSocket, IoEndpoint {
   }
   _event(kind: number, a: number, b: number): void {
     if (kind === Ev.accept) this.#server._onAccept(a, typeof this.#name === 'string');
-    else if (kind === Ev.error) this.#server._onAcceptError(a, b);
+    else if (kind === Ev.error) this.#server._onAcceptError(this, a, b);
   }
 }
 
@@ -76,9 +78,13 @@ export class NativeServer extends BaseServer<NativeStreamTransport, NativeListen
     this._accepted(t);
   }
 
-  /** @internal An accept failed (EMFILE, ...). */
-  _onAcceptError(errno: number, syscall: number): void {
-    this._acceptFailed(this.#io.error(errno, syscall));
+  /** @internal An accept failed (EMFILE, ...); C++ stopped accepting on a resource error. */
+  _onAcceptError(listener: NativeListener, errno: number, syscall: number): void {
+    this._acceptFailed(this.#io.error(errno, syscall), listener);
+  }
+
+  protected _setAccepting(s: NativeListener, on: boolean): void {
+    this.#io.native.setAccepting(s.handle, on);
   }
 
   protected _closeSocket(s: NativeListener): void {

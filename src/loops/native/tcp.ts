@@ -6,9 +6,9 @@ import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateConnectionOptions, Transport } from '../../transports.js';
-import { checkConnectionArgs } from '../nodenet/util.js';
+import { checkConnectionArgs, checkKeepAliveDelay } from '../nodenet/util.js';
 import type { NativeIo } from './io.js';
-import { lookupHost } from './resolve.js';
+import { localFor, lookupHost, noMatchingLocal } from '../resolve.js';
 import { type NativeStreamTransport, awaitConnect, startClient } from './stream.js';
 
 /**
@@ -28,9 +28,10 @@ export class NativeTcpSocket {
     return this;
   }
   /** SO_KEEPALIVE with the first probe after `initialDelay` ms. */
-  setKeepAlive(enable = false, initialDelay = 0): this {
-    if (typeof initialDelay !== 'number' || !(initialDelay >= 0)) throw new RangeError('initialDelay must be a non-negative number');
-    this.#io.native.setKeepAlive(this.#t._id, !!enable, Math.max(1, Math.floor(initialDelay / 1000)));
+  setKeepAlive(enable = false, initialDelay?: number): this {
+    const ms = checkKeepAliveDelay(initialDelay);
+    // libuv takes whole seconds, at least 1 when enabling.
+    this.#io.native.setKeepAlive(this.#t._id, !!enable, Math.min(0x7fffffff, Math.max(1, Math.floor(ms / 1000))));
     return this;
   }
   /** Closes the connection with a TCP RST (SO_LINGER 0), dropping what is queued. */
@@ -65,9 +66,17 @@ export function createConnection<P extends StreamProtocol>(
   const io = getIo();
   return loop.createTask(function* () {
     const addrs = yield* lookupHost(loop, host, family);
+    // localAddr may be a name too (asyncio resolves it); each remote address binds to a local
+    // one of its own family.
+    const locals = local === null ? null : yield* lookupHost(loop, local[0], family);
     let lastError: unknown = null;
     for (const [addr, fam] of addrs) {
-      const id = io.native.connect(addr, fam, port, local === null ? null : local[0], local === null ? 0 : local[1], noDelay);
+      const localHost = locals === null ? null : localFor(locals, fam);
+      if (locals !== null && localHost === null) {
+        lastError = noMatchingLocal(local![0], fam);
+        continue;
+      }
+      const id = io.native.connect(addr, fam, port, localHost, local === null ? 0 : local[1], noDelay);
       if (id < 0) {
         lastError = io.error(id, 'connect', addr, port);
         continue;

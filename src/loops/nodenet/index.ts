@@ -7,3 +7,4 @@ export { createServer, createUnixServer, NodeServer } from './server.js';
 export { createDatagramEndpoint, DatagramSocketTransport } from './udp.js';
 export { getaddrinfo, getnameinfo } from './dns.js';
 export { SocketTransport } from './socket.js';
+export { releaseAll } from './resources.js';

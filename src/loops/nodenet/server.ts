@@ -4,8 +4,11 @@
  * connections is shared with the native loop's server (loops/server.ts); this file adds the
  * node:net listening sockets.
  *
- * Node binds and listens in one step, so a server made with `startServing: false` is already
- * listening; connections that arrive before `startServing()` wait, unserved, until then.
+ * Node binds and listens in one step and accepts whatever arrives, so a server made with
+ * `startServing: false` is already listening; connections that arrive before `startServing()`
+ * wait, unread and without a protocol, until then. For the same reason a listening socket cannot
+ * rest after EMFILE: Node's libuv sheds the load itself (it accepts and closes the pending
+ * connections, reporting nothing); what Node does report goes to the exception handler.
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
@@ -14,6 +17,7 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
 import { BaseServer } from '../server.js';
+import { hold } from './resources.js';
 import { SocketTransport } from './socket.js';
 import { checkServerArgs, checkUnixServerArgs, removeStaleUnixSocket, settleSoon } from './util.js';
 
@@ -42,6 +46,9 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
   _makeNodeServer(): net.Server {
     const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
     srv.on('connection', (socket: net.Socket) => this.#onConnection(socket));
+    hold(this.getLoop(), srv, () => srv.close());
+    // Not serving yet: like the native loop's listener, it keeps nobody alive until it serves.
+    srv.unref();
     return srv;
   }
 
@@ -49,11 +56,13 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
   _addListening(srv: net.Server): void {
     const a = srv.address();
     const name: Address = typeof a === 'string' ? a : a === null ? '' : [a.address, a.port];
-    this._addSocket(new ListeningSocket(srv, name));
-    srv.on('error', (err) => this._acceptFailed(err));
+    const socket = new ListeningSocket(srv, name);
+    this._addSocket(socket);
+    srv.on('error', (err) => this._acceptFailed(err, socket));
   }
 
   #onConnection(socket: net.Socket): void {
+    hold(this.getLoop(), socket, () => socket.destroy());
     if (this._isClosed()) {
       socket.destroy();
       return;
@@ -66,6 +75,13 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
 
   protected _closeSocket(s: ListeningSocket): void {
     s.handle.close();
+  }
+
+  protected _setAccepting(s: ListeningSocket, on: boolean): void {
+    // node:net cannot stop accepting (connections wait unread until served, see the top); what
+    // follows the native loop is that only a socket that accepts keeps the process alive.
+    if (on) s.handle.ref();
+    else s.handle.unref();
   }
 }
 

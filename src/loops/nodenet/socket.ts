@@ -11,6 +11,18 @@ import type * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Address } from '../../transports.js';
 import { StreamTransport, type TransportOwner } from '../stream-transport.js';
+import { checkKeepAliveDelay } from './util.js';
+
+/**
+ * The 'socket' extra is the net.Socket itself; its `setKeepAlive` gets the argument check the
+ * native loop's has (node:net truncates a negative or non-numeric delay to 0 silently).
+ */
+function checkedKeepAlive(socket: net.Socket): void {
+  const setKeepAlive = socket.setKeepAlive;
+  socket.setKeepAlive = function (this: net.Socket, enable?: boolean, initialDelay?: number) {
+    return setKeepAlive.call(this, enable, checkKeepAliveDelay(initialDelay));
+  };
+}
 
 /**
  * Bytes a socket may hand over before the protocol has had them. node:net reads a ready socket
@@ -37,7 +49,10 @@ export class SocketTransport extends StreamTransport {
     super(loop, owner);
     this.#socket = socket;
     this.#unix = unix;
-    if (!unix) socket.setNoDelay(true);
+    if (!unix) {
+      socket.setNoDelay(true);
+      checkedKeepAlive(socket);
+    }
     socket.on('data', (chunk: Buffer) => {
       if (this.isClosing()) return;
       this._onData(chunk);
@@ -50,11 +65,19 @@ export class SocketTransport extends StreamTransport {
     socket.on('end', () => this._onEof());
     socket.on('error', (err: Error) => this._onError(err));
     socket.on('close', () => this._onClosed());
-    socket.resume();
+  }
+
+  /** Reading starts with the protocol: a connection held before `startServing()` stays unread. */
+  protected override _ioStart(): void {
+    this.#socket.resume();
   }
 
   // Called by Node when a write has reached the kernel: maybe it is time to resume the writer.
-  readonly #onWritten = (): void => this._onDrained(this.#socket.writableLength);
+  // A write that failed (the peer reset, the socket was destroyed) resumes nobody: the protocol
+  // gets connectionLost without resumeWriting, as in asyncio.
+  readonly #onWritten = (err?: Error | null): void => {
+    if (!err) this._onDrained(this.#socket.writableLength);
+  };
 
   protected _ioWrite(bytes: Uint8Array): number {
     this.#socket.write(bytes, this.#onWritten);

@@ -9,6 +9,8 @@ import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { CreateConnectionOptions, Transport } from '../../transports.js';
 import { SocketTransport } from './socket.js';
+import { localFor, lookupHost, noMatchingLocal } from '../resolve.js';
+import { hold } from './resources.js';
 import { checkConnectionArgs, checkUnixConnectionArgs, settleSoon, soon } from './util.js';
 
 export function createConnection<P extends StreamProtocol>(
@@ -19,17 +21,26 @@ export function createConnection<P extends StreamProtocol>(
   options?: CreateConnectionOptions,
 ): Future<[Transport, P]> {
   const { family, local, noDelay } = checkConnectionArgs(protocolFactory, host, port, options);
-  const connectOpts: net.TcpSocketConnectOpts = { host, port };
-  if (family !== 0) connectOpts.family = family;
-  if (local !== null) {
-    connectOpts.localAddress = local[0];
-    connectOpts.localPort = local[1];
-  }
-  const fut = loop.createFuture<[Transport, P]>();
-  const socket = new net.Socket({ allowHalfOpen: true });
-  connect(loop, fut, socket, false, protocolFactory, () => socket.connect(connectOpts), null);
-  if (!noDelay) socket.once('connect', () => socket.setNoDelay(false));
-  return fut;
+  const start = (connectOpts: net.TcpSocketConnectOpts): Future<[Transport, P]> => {
+    if (family !== 0) connectOpts.family = family;
+    const fut = loop.createFuture<[Transport, P]>();
+    const socket = new net.Socket({ allowHalfOpen: true });
+    connect(loop, fut, socket, false, protocolFactory, () => socket.connect(connectOpts), null);
+    if (!noDelay) socket.once('connect', () => socket.setNoDelay(false));
+    return fut;
+  };
+  if (local === null) return start({ host, port });
+  // node:net binds only to an IP of the remote address's family (else a sync TypeError or a
+  // 'bind EINVAL'); asyncio resolves localAddr and pairs families, as the native loop does.
+  return loop.createTask(function* () {
+    const remotes = yield* lookupHost(loop, host, family);
+    const locals = yield* lookupHost(loop, local[0], family);
+    for (const [addr, fam] of remotes) {
+      const localAddress = localFor(locals, fam);
+      if (localAddress !== null) return yield* start({ host: addr, port, localAddress, localPort: local[1] });
+    }
+    throw noMatchingLocal(local[0], remotes[0]?.[1] ?? 4);
+  });
 }
 
 export function createUnixConnection<P extends StreamProtocol>(
@@ -54,6 +65,7 @@ function connect<P extends StreamProtocol>(
   start: () => void,
   path: string | null,
 ): void {
+  hold(loop, socket, () => socket.destroy());
   let error: Error | null = null;
   const onError = (err: Error) => {
     error ??= err;

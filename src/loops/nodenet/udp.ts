@@ -9,6 +9,7 @@ import type { Future } from '../../futures.js';
 import type { DatagramProtocol } from '../../protocols.js';
 import type { CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
 import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
+import { hold } from './resources.js';
 import { settleSoon } from './util.js';
 
 export class DatagramSocketTransport extends BaseDatagramTransport {
@@ -77,6 +78,7 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(
   return loop.createTask(function* () {
     const { local: l, remote: r, family } = yield* resolveEndpoint(loop, args);
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+    hold(loop, socket, () => socket.close());
     try {
       yield* step(loop, socket, (cb) => (l === null ? socket.bind(0, cb) : socket.bind(l[1], l[0], cb)));
       if (args.broadcast) socket.setBroadcast(true);

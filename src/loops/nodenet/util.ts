@@ -24,10 +24,20 @@ export function checkPort(port: unknown, name: string, allowZero: boolean): numb
   return port;
 }
 
+/**
+ * A host name or address: a non-empty string without NUL. The C library and libuv end a string
+ * at its first NUL, so '127.0.0.1\0junk' would silently connect, bind or send to 127.0.0.1; it is
+ * refused instead, as Node refuses NUL in paths (a TypeError).
+ */
 export function checkHost(host: unknown, name: string): string {
   if (typeof host !== 'string') throw new TypeError(`${name} must be a string, not ${describe(host)}`);
   if (host === '') throw new RangeError(`${name} must not be empty`);
+  checkNoNul(host, name);
   return host;
+}
+
+function checkNoNul(s: string, name: string): void {
+  if (s.includes('\0')) throw new TypeError(`${name} must not contain NUL characters, not ${JSON.stringify(s)}`);
 }
 
 export function checkPath(path: unknown, name = 'path'): string {
@@ -47,7 +57,7 @@ export function checkUnixPath(path: unknown, name = 'path'): string {
   checkPath(path, name);
   const n = Buffer.byteLength(path as string);
   if (n > MAX_UNIX_PATH) throw new RangeError(`${name} is ${n} bytes long; a Unix socket path holds at most ${MAX_UNIX_PATH}`);
-  if ((path as string).includes('\0')) throw new RangeError(`${name} must not contain NUL characters`);
+  checkNoNul(path as string, name);
   return path as string;
 }
 
@@ -128,6 +138,7 @@ export function checkServerArgs(
   else if (typeof host === 'string') hosts = [host];
   else if (Array.isArray(host) && host.length > 0 && host.every((h) => typeof h === 'string' && h !== '')) hosts = host;
   else throw new TypeError(`host must be a string, an array of strings or null, not ${describe(host)}`);
+  for (const h of hosts) if (h !== undefined) checkNoNul(h, 'host');
   const p = port === undefined || port === null ? 0 : checkPort(port, 'port', true);
   const opts = checkOptions<CreateServerOptions>(options);
   const family = checkFamily(opts.family);
@@ -164,6 +175,19 @@ export function toBytes(data: unknown, name = 'data'): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError(`${name} must be a Buffer, Uint8Array or other ArrayBuffer view, not ${describe(data)}`);
+}
+
+/**
+ * The `initialDelay` of the 'socket' extra's `setKeepAlive(enable, initialDelay)`, in milliseconds
+ * as node:net's. Checked alike on both loops (node:net itself takes anything and truncates it).
+ */
+export function checkKeepAliveDelay(initialDelay: unknown): number {
+  if (initialDelay === undefined) return 0;
+  if (typeof initialDelay !== 'number') throw new TypeError(`initialDelay must be a number of milliseconds, not ${describe(initialDelay)}`);
+  if (!(initialDelay >= 0) || !Number.isFinite(initialDelay)) {
+    throw new RangeError(`initialDelay must be a non-negative finite number of milliseconds, not ${initialDelay}`);
+  }
+  return initialDelay;
 }
 
 export function checkWriteLimits(high: unknown, low: unknown): [low: number, high: number] {
