@@ -16,6 +16,7 @@ import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, Ser
 import { BaseServer } from '../server.js';
 import { SocketTransport } from './socket.js';
 import { checkServerArgs, checkUnixServerArgs, removeStaleUnixSocket, settleSoon } from './util.js';
+import { holdClock } from '../hold.js';
 
 class ListeningSocket implements ServerSocket {
   readonly handle: net.Server;
@@ -81,6 +82,10 @@ function listen(loop: AbstractEventLoop, srv: net.Server, opts: net.ListenOption
   };
   srv.once('error', onError);
   srv.once('listening', onListening);
+  // Node reports 'listening' (or the error) after this call returns.
+  const release = holdClock(loop);
+  srv.once('error', release);
+  srv.once('listening', release);
   srv.listen(opts);
   return fut;
 }
@@ -99,7 +104,9 @@ function resolveHosts(loop: AbstractEventLoop, hosts: (string | undefined)[], fa
       done();
       continue;
     }
+    const release = holdClock(loop);
     dns.lookup(h, { all: true, family }, (err, addrs) => {
+      release();
       if (err) {
         left = -1;
         settleSoon(loop, fut, err);
