@@ -20,7 +20,7 @@
  * Both loops support it: the pure loop (timers in its heap) and the native loop (its C++ timer
  * wheel on a virtual clock, resolution one microsecond).
  */
-import { type AbstractEventLoop, getEventLoopPolicy } from './events.js';
+import { type AbstractEventLoop, BaseDefaultEventLoopPolicy, getEventLoopPolicy } from './events.js';
 import type { Future } from './futures.js';
 import { NativeEventLoopPolicy } from './native.js';
 import { run } from './runners.js';
@@ -69,10 +69,35 @@ export interface RunVirtualOptions extends NewVirtualTimeLoopOptions {
  */
 export function newVirtualTimeLoop(options?: NewVirtualTimeLoopOptions): VirtualTimeEventLoop {
   checkVirtualTimeOptions(options);
+  return wantsNative(options) ? new NativeVirtualTimeLoop(options) : new VirtualTimeLoop(options);
+}
+
+function wantsNative(options: NewVirtualTimeLoopOptions | undefined): boolean {
   const native = options?.native;
   if (native !== undefined && typeof native !== 'boolean') throw new TypeError(`native must be a boolean, not ${typeof native}`);
-  const useNative = native ?? getEventLoopPolicy() instanceof NativeEventLoopPolicy;
-  return useNative ? new NativeVirtualTimeLoop(options) : new VirtualTimeLoop(options);
+  return native ?? getEventLoopPolicy() instanceof NativeEventLoopPolicy;
+}
+
+/**
+ * A policy whose loops have virtual clocks: a whole program, unchanged, runs on virtual time
+ * (`aio.run(main)` makes its loop from the policy). Native loops if the policy current when this
+ * one is made makes native loops (or if `native` says so).
+ * @example
+ * // preload.mjs, then: node --import ./preload.mjs program.mjs
+ * aio.setEventLoopPolicy(new VirtualTimeEventLoopPolicy());
+ */
+export class VirtualTimeEventLoopPolicy extends BaseDefaultEventLoopPolicy {
+  readonly #options: NewVirtualTimeLoopOptions;
+
+  constructor(options?: NewVirtualTimeLoopOptions) {
+    super();
+    checkVirtualTimeOptions(options);
+    this.#options = { ...options, native: wantsNative(options) };
+  }
+
+  protected _loopFactory(): VirtualTimeEventLoop {
+    return newVirtualTimeLoop(this.#options);
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, expect, test } from 'vitest';
 import * as aio from '../src/index.js';
 import * as native from '../src/native.js';
-import { NativeVirtualTimeLoop, VirtualTimeLoop, newVirtualTimeLoop, runVirtual } from '../src/testing.js';
+import { NativeVirtualTimeLoop, VirtualTimeEventLoopPolicy, VirtualTimeLoop, newVirtualTimeLoop, runVirtual } from '../src/testing.js';
 import { eachLoop } from './loops.js';
 
 afterEach(() => aio.setLogger(null));
@@ -554,4 +554,20 @@ test('the node:test recipe works (a child process on the built package)', async 
   const { stdout } = await promisify(execFile)(process.execPath, ['--test', '--test-reporter=tap', fixture], { timeout: 20_000 });
   expect(stdout).toMatch(/# pass 2\b/);
   expect(stdout).toMatch(/# fail 0\b/);
+});
+
+test('VirtualTimeEventLoopPolicy: a program run by aio.run() gets virtual loops', async () => {
+  const saved = aio.getEventLoopPolicy();
+  aio.setEventLoopPolicy(new VirtualTimeEventLoopPolicy({ start: 50, native: false }));
+  try {
+    const [kind, t] = await aio.run(async () => {
+      await aio.sleep(3600);
+      return [aio.getRunningLoop().constructor.name, aio.getRunningLoop().time()];
+    });
+    expect(kind).toBe('VirtualTimeLoop');
+    expect(t).toBe(3650);
+    expect(() => new VirtualTimeEventLoopPolicy({ ioThreshold: -1 })).toThrow(RangeError);
+  } finally {
+    aio.setEventLoopPolicy(saved);
+  }
 });
