@@ -408,20 +408,16 @@ eachLoop((lc) => {
   });
 
   test('a connect and a name lookup hold the clock', async () => {
-    const server = await lc.run(() => aio.startServer(async (_r, w) => w.close(), '127.0.0.1', 0));
-    const port = (server.sockets[0]!.getsockname() as [string, number])[1];
-    server.close();
     const srv = net.createServer((s) => s.end('hello\n')).listen(0, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
     try {
       const p = (srv.address() as net.AddressInfo).port;
-      expect(port).toBeGreaterThan(0);
       await lc.runVirtual(async () => {
         const loop = aio.getRunningLoop();
         // A timeout of one virtual microsecond: only a clock held for the lookup and the connect lets them win.
         const addrs = await aio.waitFor(loop.getaddrinfo('localhost', p), 1e-6);
         expect(addrs.length).toBeGreaterThan(0);
-        const [reader, writer] = await aio.waitFor(aio.openConnection('localhost', p), 1e-6);
+        const [reader, writer] = await aio.waitFor(aio.openConnection('localhost', p, { family: 4 }), 1e-6);
         expect((await reader.readline()).toString()).toBe('hello\n');
         writer.close();
         expect(loop.time()).toBe(0);
