@@ -2,13 +2,15 @@
 #include "loop.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "shared.h"
 
 namespace aloop {
 
 LoopCore::LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::Function callback,
-                   Napi::Int32Array state, Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due)
+                   Napi::Int32Array state, Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due,
+                   double virtual_start)
     : env_(env),
       instance_(instance),
       uv_(uv),
@@ -19,7 +21,9 @@ LoopCore::LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::F
       due_(due.Data()),
       op_capacity_(std::min(op_ids.ElementLength(), op_when.ElementLength())),
       due_capacity_(due.ElementLength()),
-      wheel_(NowTick()) {
+      virtual_(virtual_start == virtual_start),  // not NaN
+      vtick_(virtual_ ? TimerWheel::KeyOf(virtual_start) : 0),
+      wheel_(virtual_ ? vtick_ : NowTick()) {
   buffers_[0] = Napi::Persistent(Napi::Object(state));
   buffers_[1] = Napi::Persistent(Napi::Object(op_ids));
   buffers_[2] = Napi::Persistent(Napi::Object(op_when));
@@ -127,7 +131,7 @@ void LoopCore::RunIteration() {
     const bool woken = woken_;
     woken_ = false;
     ApplyOps();
-    wheel_.Advance(NowTick(), due_pending_);
+    wheel_.Advance(Now(), due_pending_);
     if (!woken && due_pending_.empty()) {
       // The timer woke us before anything was due (libuv's clock is coarser): wait again
       // without calling into JS.
@@ -195,6 +199,7 @@ void LoopCore::SetIdle(bool on) {
 }
 
 void LoopCore::ArmTimer() {
+  if (virtual_) return;  // virtual timers fire when JS jumps the clock, never by real time
   const uint64_t deadline = wheel_.NextDeadline();
   if (deadline == UINT64_MAX) {
     StopTimer();
@@ -208,6 +213,24 @@ void LoopCore::ArmTimer() {
   uv_timer_start(&timer_, OnTimer, ms, 0);
   timer_on_ = true;
   timer_deadline_ = deadline;
+}
+
+bool LoopCore::Jump(double limit) {
+  if (!virtual_ || closed_) return false;
+  ApplyOps();
+  if (!due_pending_.empty()) return true;
+  // KeyOf(limit) fires what is due by `limit`, and what falls in the same microsecond after it
+  // (the wheel's resolution); JS moves its clock to the last `when` fired. Saturated keys
+  // (`Infinity`, ~146,000 years) never fire, as on the real clock.
+  const uint64_t cap = limit == limit ? std::min(TimerWheel::KeyOf(limit), TimerWheel::kMaxKey - 1) : 0;
+  while (due_pending_.empty()) {
+    const uint64_t deadline = wheel_.NextDeadline();
+    if (deadline == UINT64_MAX || deadline > cap) return false;
+    // A deadline may only cascade a slot to lower levels; the next one is later.
+    if (deadline > vtick_) vtick_ = deadline;
+    wheel_.Advance(vtick_, due_pending_);
+  }
+  return true;
 }
 
 void LoopCore::StopTimer() {
@@ -270,12 +293,14 @@ Napi::Function NativeLoop::Define(Napi::Env env) {
                          InstanceMethod<&NativeLoop::Schedule>("schedule"),
                          InstanceMethod<&NativeLoop::Flush>("flush"),
                          InstanceMethod<&NativeLoop::More>("more"),
+                         InstanceMethod<&NativeLoop::Jump>("jump"),
                          InstanceMethod<&NativeLoop::Close>("close"),
                      });
 }
 
-// new Loop(onIterate, state, opIds, opWhen, due): the TS side validates; these checks only keep
-// a wrong call from crashing the process.
+// new Loop(onIterate, state, opIds, opWhen, due, virtualStart?): the TS side validates; these
+// checks only keep a wrong call from crashing the process. A number `virtualStart` makes a
+// virtual-time loop whose clock starts there.
 NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLoop>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsFunction() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
@@ -294,9 +319,18 @@ NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Native
     Napi::Error::New(env, "cannot get the libuv loop of this environment").ThrowAsJavaScriptException();
     return;
   }
+  double virtual_start = std::numeric_limits<double>::quiet_NaN();
+  if (info.Length() > 5 && info[5].IsNumber()) {
+    virtual_start = info[5].As<Napi::Number>().DoubleValue();
+    if (!(virtual_start >= 0 && virtual_start < 1e15)) {
+      Napi::RangeError::New(env, "virtualStart must be a number of seconds from 0 to 1e15").ThrowAsJavaScriptException();
+      return;
+    }
+  }
   InstanceData* instance = env.GetInstanceData<InstanceData>();
   core = new LoopCore(env, instance, uv, info[0].As<Napi::Function>(), info[1].As<Napi::Int32Array>(),
-                      info[2].As<Napi::Int32Array>(), info[3].As<Napi::Float64Array>(), info[4].As<Napi::Int32Array>());
+                      info[2].As<Napi::Int32Array>(), info[3].As<Napi::Float64Array>(), info[4].As<Napi::Int32Array>(),
+                      virtual_start);
   core->owner = this;
 }
 
@@ -326,6 +360,12 @@ Napi::Value NativeLoop::Flush(const Napi::CallbackInfo& info) {
 Napi::Value NativeLoop::More(const Napi::CallbackInfo& info) {
   const int32_t n = core != nullptr && !core->closed() ? core->WriteDue() : 0;
   return Napi::Number::New(info.Env(), n);
+}
+
+// jump(limit): `limit` in seconds; Infinity for no limit.
+Napi::Value NativeLoop::Jump(const Napi::CallbackInfo& info) {
+  const double limit = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  return Napi::Boolean::New(info.Env(), core != nullptr && core->Jump(limit));
 }
 
 Napi::Value NativeLoop::Close(const Napi::CallbackInfo& info) {

@@ -8,6 +8,10 @@
 //   uv_idle   (ref'd, on while work is ready)  keeps poll from blocking
 //   uv_timer  (ref'd, on while timers wait)    armed to the wheel's next deadline
 //
+// A virtual-time loop (aloop/testing) has the same handles but a clock of its own: the wheel
+// counts ticks of `vtick_`, which only `Jump` moves, and the uv_timer is never armed; the JS side
+// decides when to jump (src/testing/clock.ts).
+//
 // Nothing here keeps the process alive unless it holds real work, like the pure loop's
 // setImmediate/setTimeout. Node's loop is never run from here (no private uv_run).
 #ifndef ALOOP_LOOP_H_
@@ -31,7 +35,7 @@ class NativeLoop;
 class LoopCore {
  public:
   LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::Function callback, Napi::Int32Array state,
-           Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due);
+           Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due, double virtual_start);
 
   /** Work arrived: run an iteration soon. */
   void Wake();
@@ -52,6 +56,14 @@ class LoopCore {
 
   /** Loop time in whole ticks of the wheel (microseconds of uv_hrtime). */
   static uint64_t NowTick() { return uv_hrtime() / 1000; }
+  /** The wheel's clock: uv_hrtime, or the virtual tick. */
+  uint64_t Now() const { return virtual_ ? vtick_ : NowTick(); }
+  /**
+   * Virtual time: moves the clock to the first tick at which timers due at or before `limit`
+   * seconds fire, and queues them for the next iteration. False when none is due by `limit`
+   * (the clock stays), or when the loop is not virtual.
+   */
+  bool Jump(double limit);
 
   NativeLoop* owner = nullptr;
   /** Sockets and pipes of this loop, once JS made its `Io` (owned; freed with the core). */
@@ -90,6 +102,9 @@ class LoopCore {
   size_t op_capacity_;
   size_t due_capacity_;
 
+  /** Virtual time (see the top of this file): the clock is `vtick_`, not uv_hrtime. */
+  const bool virtual_;
+  uint64_t vtick_;
   TimerWheel wheel_;
   std::vector<int32_t> due_pending_;
   size_t due_pos_ = 0;
@@ -119,6 +134,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop> {
   Napi::Value Schedule(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value More(const Napi::CallbackInfo& info);
+  Napi::Value Jump(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 };
 

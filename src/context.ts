@@ -27,6 +27,8 @@ export interface RunningTask {
   _coro: unknown;
   /** Head of the list of loop Futures its code awaits now (async-function tasks). */
   _waits: unknown;
+  /** Its loop: a virtual clock holds still while the task awaits a foreign Promise. */
+  _loop: { _holdClock(foreignPromise: boolean): void; _releaseClock(foreignPromise: boolean): void };
 }
 
 /** Whether AsyncLocalStorage is cheap here: Node >= 24 runs it on AsyncContextFrame. */
@@ -46,7 +48,10 @@ let stepping: RunningTask | null = null;
 let draining: RunningTask | null = null;
 /** True while the loop runs a plain callback of its batch (no task's code runs then). */
 let inCallbacks = false;
-/** Async tasks whose last step ended waiting on something that is not a loop Future. */
+/**
+ * Async tasks whose last step ended waiting on something that is not a loop Future (kept with
+ * the exact context too: their loop's clock is held meanwhile).
+ */
 const away = new Set<RunningTask>();
 
 /** Whether async tasks run inside an AsyncLocalStorage context (exact attribution). */
@@ -91,8 +96,12 @@ export function endDrain(): void {
   const t = draining;
   if (t === null) return;
   draining = null;
-  // Still running, and not waiting on any loop Future: it awaits a foreign Promise.
-  if (als === null && t._state === 0 && t._coro === null && t._waits === null) away.add(t);
+  // Still running, and not waiting on any loop Future: it awaits a foreign Promise. (With the
+  // exact context this is not needed to attribute code, but a virtual clock still waits for it.)
+  if (t._state === 0 && t._coro === null && t._waits === null && !away.has(t)) {
+    away.add(t);
+    t._loop._holdClock(true);
+  }
 }
 
 /** The loop is running (true) or has stopped running (false) plain callbacks of its batch. */
@@ -102,7 +111,7 @@ export function setInCallbacks(on: boolean): void {
 
 /** `task` awaits a loop Future again, or finished: it is not away any more. */
 export function notAway(task: RunningTask): void {
-  if (away.size > 0) away.delete(task);
+  if (away.size > 0 && away.delete(task)) task._loop._releaseClock(true);
 }
 
 /** Runs the first step of an async task (inside its context when there is one). */

@@ -261,6 +261,24 @@ export interface AbstractEventLoop {
    * task) it runs in the same drain, since both are that task's code.
    */
   _yieldToMicrotasks(owner: object): void;
+  /**
+   * @internal Work the loop does not run started outside it. A virtual clock (aloop/testing) holds
+   * still until every hold is released; real clocks ignore both calls. Each hold is released
+   * exactly once, with the same `foreignPromise`: false for work that surely ends without the
+   * loop (an executor job, a connect, a name lookup), true for a foreign Promise awaited by a
+   * task or wrapped in a Future, which might itself wait on the loop (so a virtual clock holds
+   * for it only while something still happens).
+   */
+  _holdClock(foreignPromise: boolean): void;
+  /** @internal See `_holdClock`. */
+  _releaseClock(foreignPromise: boolean): void;
+  /**
+   * @internal A socket, listening socket or datagram endpoint of this loop opened (closed): while
+   * any is open a virtual clock lets real I/O settle before it jumps. Real clocks ignore both.
+   */
+  _ioOpened(): void;
+  /** @internal See `_ioOpened`. */
+  _ioClosed(): void;
 }
 
 // ---------------------------------------------------------------------------------------------

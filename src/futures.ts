@@ -315,18 +315,34 @@ class PromiseFuture<T> extends Future<T> {
  */
 export function wrapPromise<T>(p: PromiseLike<T>, loop: AbstractEventLoop, eager = true): Future<T> {
   const fut = eager ? new PromiseFuture<T>({ loop }) : loop.createFuture<T>();
+  // Until it settles the Promise is work in flight a virtual clock waits for; an executor's job
+  // surely ends without the loop, user work may itself wait on the loop (`_holdClock`).
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    loop._releaseClock(eager);
+  };
+  loop._holdClock(eager);
   // A Promise may settle after its loop closed; nobody can wait on the Future then, and
   // scheduling would throw inside this reaction (an unhandled rejection): drop the outcome.
-  p.then(
-    (v) => {
-      if (!fut.done() && !loop.isClosed()) loop.callSoonThreadsafe(setResultUnlessCancelled<T>, fut, v);
-    },
-    (e) => {
-      if (!fut.done() && !loop.isClosed()) {
-        loop.callSoonThreadsafe(setExceptionUnlessDone, fut, e === undefined ? new Error('Promise rejected with undefined') : e);
-      }
-    },
-  );
+  try {
+    p.then(
+      (v) => {
+        if (!fut.done() && !loop.isClosed()) loop.callSoonThreadsafe(setResultUnlessCancelled<T>, fut, v);
+        release();
+      },
+      (e) => {
+        if (!fut.done() && !loop.isClosed()) {
+          loop.callSoonThreadsafe(setExceptionUnlessDone, fut, e === undefined ? new Error('Promise rejected with undefined') : e);
+        }
+        release();
+      },
+    );
+  } catch (e) {
+    release();
+    throw e;
+  }
   return fut;
 }
 

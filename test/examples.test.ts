@@ -1,5 +1,6 @@
 // The tutorial examples behave as the tutorial says. They run as separate processes against
-// the built package (`npm test` builds first), on the default loop.
+// the built package (`npm test` builds first), on the default loop; those whose output does not
+// depend on real time run on virtual time (`virtual`: the policy of test/fixtures/virtual-time-policy.mjs).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -8,8 +9,9 @@ import { expect, test } from 'vitest';
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 
-async function example(name: string, env: Record<string, string> = {}): Promise<string> {
-  const { stdout } = await run(process.execPath, [path.join(root, 'examples', name)], {
+async function example(name: string, env: Record<string, string> = {}, virtual = false): Promise<string> {
+  const preload = virtual ? ['--import', path.join(root, 'test', 'fixtures', 'virtual-time-policy.mjs')] : [];
+  const { stdout } = await run(process.execPath, [...preload, path.join(root, 'examples', name)], {
     cwd: root,
     env: { ...process.env, ...env },
     timeout: 20_000,
@@ -38,7 +40,7 @@ test('chained: chains run concurrently, total about the longest chain', async ()
 });
 
 test('rand: each makerandom finishes above its threshold', async () => {
-  const out = await example('rand.mjs');
+  const out = await example('rand.mjs', {}, true);
   const m = /r1: (\d+), r2: (\d+), r3: (\d+)/.exec(out)!;
   expect(Number(m[1])).toBeGreaterThan(9);
   expect(Number(m[2])).toBeGreaterThan(8);
@@ -55,7 +57,7 @@ test('callbacks: Hello World, then the date once a second until stop()', async (
 });
 
 test('asyncq: every produced item is consumed, then consumers are cancelled and it ends', async () => {
-  const out = await example('asyncq.mjs', { SCALE: '0.02' });
+  const out = await example('asyncq.mjs', {}, true);
   const added = [...out.matchAll(/added <(\w+)> to queue/g)].map((m) => m[1]).sort();
   const got = [...out.matchAll(/got element <(\w+)>/g)].map((m) => m[1]).sort();
   expect(got).toEqual(added);

@@ -191,7 +191,7 @@ eachLoop((lc) => {
   });
 
   test('await fut and yield* fut both give the result', async () => {
-    const r = await lc.run(function* () {
+    const r = await lc.runVirtual(function* () {
       const loop = aio.getRunningLoop();
       const f = loop.createFuture<number>();
       loop.callLater(0.001, () => f.setResult(5));
@@ -361,7 +361,7 @@ eachLoop((lc) => {
   });
 
   test('a Future is a PromiseLike accepted by Promise.resolve and Promise.all', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const a = loop.createFuture<number>();
       const b = loop.createFuture<number>();

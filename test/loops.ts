@@ -2,10 +2,13 @@
  * One test body, every loop (uvloop's `_testbase.py` idea): `eachLoop` declares a describe block
  * per loop factory, and `lc.run(main)` runs `main` on a fresh loop of that kind exactly as
  * `aio.run` does, failing the test if the loop's exception handler was called unexpectedly.
+ * `lc.runVirtual(main)` does the same on a loop of that kind with a virtual clock: for tests
+ * whose timers matter but real time does not (sleeps of a test take no real time there).
  */
 import { describe, test } from 'vitest';
 import * as aio from '../src/index.js';
 import * as native from '../src/native.js';
+import * as testing from '../src/testing.js';
 
 export interface LoopCase {
   /** 'pure' or 'native'. */
@@ -15,28 +18,44 @@ export interface LoopCase {
    * Runs `main` on a new loop (like `aio.run`). Exception-handler calls are collected into
    * `errors`; unless `allowErrors`, any call fails the run.
    */
-  run<T>(main: aio.CoroLike<T>, options?: { allowErrors?: boolean; debug?: boolean; errors?: aio.ExceptionContext[] }): Promise<T>;
+  run<T>(main: aio.CoroLike<T>, options?: RunCaseOptions): Promise<T>;
+  /** A loop of this kind with a virtual clock (aloop/testing). */
+  newVirtualLoop(options?: testing.VirtualTimeOptions): testing.VirtualTimeEventLoop;
+  /** `run` on a virtual-time loop of this kind: for tests of timing logic, not of real time. */
+  runVirtual<T>(main: aio.CoroLike<T>, options?: RunCaseOptions & testing.VirtualTimeOptions): Promise<T>;
 }
 
+type RunCaseOptions = { allowErrors?: boolean; debug?: boolean; errors?: aio.ExceptionContext[] };
+
 function makeCase(name: string, newLoop: () => aio.AbstractEventLoop): LoopCase {
+  const newVirtualLoop = (o?: testing.VirtualTimeOptions) => testing.newVirtualTimeLoop({ ...o, native: name === 'native' });
   return {
     name,
     newLoop,
-    async run(main, options = {}) {
-      const errors = options.errors ?? [];
-      const factory = () => {
-        const loop = newLoop();
-        loop.setExceptionHandler((_l, ctx) => void errors.push(ctx));
-        return loop;
-      };
-      const result = await aio.run(main, { loopFactory: factory, debug: options.debug });
-      if (!options.allowErrors && errors.length > 0) {
-        const e = errors[0]!;
-        throw new Error(`unexpected exception handler call: ${e.message}${e.exception ? `: ${String(e.exception)}` : ''}`);
-      }
-      return result;
+    newVirtualLoop,
+    run(main, options) {
+      return runOn(newLoop, main, options);
+    },
+    runVirtual(main, options = {}) {
+      const { allowErrors, debug, errors, ...virtual } = options;
+      return runOn(() => newVirtualLoop(virtual), main, { allowErrors, debug, errors });
     },
   };
+}
+
+async function runOn<T>(newLoop: () => aio.AbstractEventLoop, main: aio.CoroLike<T>, options: RunCaseOptions = {}): Promise<T> {
+  const errors = options.errors ?? [];
+  const factory = () => {
+    const loop = newLoop();
+    loop.setExceptionHandler((_l, ctx) => void errors.push(ctx));
+    return loop;
+  };
+  const result = await aio.run(main, { loopFactory: factory, debug: options.debug });
+  if (!options.allowErrors && errors.length > 0) {
+    const e = errors[0]!;
+    throw new Error(`unexpected exception handler call: ${e.message}${e.exception ? `: ${String(e.exception)}` : ''}`);
+  }
+  return result;
 }
 
 export const LOOPS: LoopCase[] = [makeCase('pure', () => new aio.PureEventLoop())];

@@ -73,7 +73,7 @@ eachLoop((lc) => {
   });
 
   test('get waits for put; get() of a non-empty queue is done at once', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const q = new aio.Queue<string>();
       const t = aio.createTask(async () => q.get());
       await aio.sleep(0);
@@ -217,7 +217,7 @@ eachLoop((lc) => {
   });
 
   test('waitFor(q.get(), timeout) gets an item in time (test_get_cancelled)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const q = new aio.Queue<number>();
       const t = aio.createTask(aio.waitFor(q.get(), 5));
       yield* aio.sleep(0.01);

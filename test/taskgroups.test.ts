@@ -14,7 +14,7 @@ async function failAfter(delay: number, err: Error): Promise<never> {
 
 eachLoop((lc) => {
   test('resolves to the body result after every task finished (async body)', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let t1!: aio.Task<number>;
       let t2!: aio.Task<number>;
       const r = await aio.taskGroup(async (tg) => {
@@ -32,7 +32,7 @@ eachLoop((lc) => {
   });
 
   test('generator body and generator tasks', async () => {
-    const r = await lc.run(function* () {
+    const r = await lc.runVirtual(function* () {
       const tasks: aio.Task<number>[] = [];
       const body = yield* aio.taskGroup(function* (tg) {
         for (let i = 0; i < 3; i++) {
@@ -60,7 +60,7 @@ eachLoop((lc) => {
   });
 
   test('the first failure cancels the other tasks and the body; ExceptionGroup', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let other!: aio.Task<unknown>;
       let bodyErr: unknown;
       let err: unknown;
@@ -111,7 +111,7 @@ eachLoop((lc) => {
   });
 
   test('failures in the same iteration are all collected', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let err: unknown;
       try {
         await aio.taskGroup(async (tg) => {
@@ -131,7 +131,7 @@ eachLoop((lc) => {
   });
 
   test('a task that cleans up after cancellation is waited for', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cleaned = false;
       await expect(
         aio.taskGroup(async (tg) => {
@@ -151,7 +151,7 @@ eachLoop((lc) => {
   });
 
   test('a failing cleanup adds its error to the group', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let err: unknown;
       try {
         await aio.taskGroup(async (tg) => {
@@ -173,7 +173,7 @@ eachLoop((lc) => {
   });
 
   test('the body raising cancels the tasks and is in the ExceptionGroup', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let child!: aio.Task<unknown>;
       let err: unknown;
       try {
@@ -192,7 +192,7 @@ eachLoop((lc) => {
   });
 
   test('the body raising synchronously (generator body)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let err: unknown;
       try {
         yield* aio.taskGroup(function* (tg): aio.Coro<void> {
@@ -207,7 +207,7 @@ eachLoop((lc) => {
   });
 
   test('a child that is cancelled on its own does not fail the group', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const r = await aio.taskGroup(async (tg) => {
         const t = tg.createTask(() => aio.sleep(10));
         const u = tg.createTask(() => aio.sleep(0.002, 'u'));
@@ -220,7 +220,7 @@ eachLoop((lc) => {
   });
 
   test('cancellation from outside cancels the body and tasks and propagates', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const children: aio.Task<unknown>[] = [];
       let bodyErr: unknown;
       const g = aio.taskGroup(async (tg) => {
@@ -245,7 +245,7 @@ eachLoop((lc) => {
   });
 
   test('cancelled from outside while waiting for the tasks after the body returned', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let child!: aio.Task<unknown>;
       const g = aio.taskGroup(async (tg) => {
         child = tg.createTask(() => aio.sleep(10));
@@ -261,7 +261,7 @@ eachLoop((lc) => {
   });
 
   test('a child failing after the body returned cancels the other children', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let sibling!: aio.Task<unknown>;
       await expect(
         aio.taskGroup(async (tg) => {
@@ -275,7 +275,7 @@ eachLoop((lc) => {
   });
 
   test('a task awaiting the group is cancelled, not swallowed', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const waiter = aio.createTask(async () => {
         await aio.taskGroup(async (tg) => {
           tg.createTask(() => aio.sleep(10));
@@ -291,7 +291,7 @@ eachLoop((lc) => {
   });
 
   test('outside cancellation while a child fails: ExceptionGroup wins, cancel stays requested', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const g = aio.taskGroup(async (tg) => {
         tg.createTask(async () => {
           try {
@@ -315,7 +315,7 @@ eachLoop((lc) => {
   });
 
   test('the group task is not left cancelling after handling a child failure', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const g = aio.taskGroup(async (tg) => {
         tg.createTask(() => failAfter(0.001, new Error('x')));
         await aio.sleep(10);
@@ -341,7 +341,7 @@ eachLoop((lc) => {
   });
 
   test('createTask while the group is shutting down is an error', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let late: unknown;
       await expect(
         aio.taskGroup(async (tg) => {
@@ -364,7 +364,7 @@ eachLoop((lc) => {
   });
 
   test('tasks may be added by other tasks while the body waits', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const results: number[] = [];
       await aio.taskGroup(async (tg) => {
         tg.createTask(async () => {
@@ -381,7 +381,7 @@ eachLoop((lc) => {
   });
 
   test('nested groups: an inner failure becomes a nested ExceptionGroup', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let outerSibling!: aio.Task<unknown>;
       let err: unknown;
       try {
@@ -405,7 +405,7 @@ eachLoop((lc) => {
   });
 
   test('nested groups: the outer failing cancels the inner group', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let innerChild!: aio.Task<unknown>;
       let innerErr: unknown;
       await expect(
@@ -428,7 +428,7 @@ eachLoop((lc) => {
   });
 
   test('the body catching the cancellation still sees the group fail', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let err: unknown;
       try {
         await aio.taskGroup(async (tg) => {
@@ -464,7 +464,7 @@ eachLoop((lc) => {
   });
 
   test('toString describes the group', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       await aio.taskGroup(async (tg) => {
         tg.createTask(() => aio.sleep(0.001));
         expect(String(tg)).toMatch(/TaskGroup.*tasks=1/);

@@ -14,7 +14,7 @@ eachLoop((lc) => {
   // --- both forms -------------------------------------------------------------------------------
 
   test('a generator task and an async task return their results', async () => {
-    const r = await lc.run(function* () {
+    const r = await lc.runVirtual(function* () {
       const a = aio.createTask(function* () {
         yield* aio.sleep(0.001);
         return 'gen';
@@ -189,7 +189,7 @@ eachLoop((lc) => {
   });
 
   test('sleep returns its result in both forms; sleep(-1) and sleep(0) too', async () => {
-    const r = await lc.run(async () => {
+    const r = await lc.runVirtual(async () => {
       const a = await aio.sleep(0.001, 'x');
       const b = await aio.sleep(0, 'y');
       const c = await aio.sleep(-1, 'z');
@@ -252,7 +252,7 @@ eachLoop((lc) => {
   });
 
   test('cancel while waiting throws CancelledError at the await (both forms)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const log: string[] = [];
       const a = aio.createTask(async () => {
         try {
@@ -280,7 +280,7 @@ eachLoop((lc) => {
   });
 
   test('awaiting a cancelled task throws CancelledError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const t = aio.createTask(() => aio.sleep(10));
       await aio.sleep(0);
       t.cancel();
@@ -290,7 +290,7 @@ eachLoop((lc) => {
   });
 
   test('cancel messages reach the coroutine and the task result (both forms)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const msgs: string[] = [];
       const a = aio.createTask(async () => {
         try {
@@ -333,7 +333,7 @@ eachLoop((lc) => {
   });
 
   test('a coroutine that catches CancelledError and continues returns normally', async () => {
-    const r = await lc.run(function* () {
+    const r = await lc.runVirtual(function* () {
       const a = aio.createTask(async () => {
         try {
           await aio.sleep(10);
@@ -406,7 +406,7 @@ eachLoop((lc) => {
   });
 
   test('a task cancelling itself is cancelled at its next await (both forms)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const a = aio.createTask(async () => {
         aio.currentTask()!.cancel();
         await aio.sleep(0);
@@ -461,7 +461,7 @@ eachLoop((lc) => {
   });
 
   test('cancel reaches the task\'s own await even when a helper inside it awaited later', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const rejections: unknown[] = [];
       let helperErr: unknown;
       const t = aio.createTask(async () => {
@@ -488,7 +488,7 @@ eachLoop((lc) => {
   });
 
   test('cancel while awaiting Promise.allSettled of two loop futures is not lost', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const t = aio.createTask(async () => {
         const r = await Promise.allSettled([aio.sleep(10), aio.sleep(10)]);
         // Both waits were cancelled: the task saw the cancellation (and may end cancelled).
@@ -503,7 +503,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling a task that awaits another task cancels that task too', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const inner = aio.createTask(() => aio.sleep(10));
       const outer = aio.createTask(async () => await inner);
       yield* spin(2);
@@ -515,7 +515,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling() counts requests; uncancel() takes them back', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let caught = 0;
       const t = aio.createTask(function* () {
         for (;;) {
@@ -560,7 +560,7 @@ eachLoop((lc) => {
   });
 
   test('task.signal aborts on cancel with a CancelledError reason', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let sig!: AbortSignal;
       const t = aio.createTask(async () => {
         sig = aio.currentTask()!.signal;
@@ -675,7 +675,7 @@ eachLoop((lc) => {
   });
 
   test('allTasks lists the tasks not done yet', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const main = aio.currentTask()!;
       const a = aio.createTask(() => aio.sleep(0.01));
       const b = aio.createTask(function* () {
@@ -833,7 +833,7 @@ eachLoop((lc) => {
   // --- gather ---------------------------------------------------------------------------------------
 
   test('gather keeps argument order, not completion order', async () => {
-    const r = await lc.run(() =>
+    const r = await lc.runVirtual(() =>
       aio.gather(aio.sleep(0.02, 'slow'), async () => {
         await aio.sleep(0.001);
         return 'fast';
@@ -855,7 +855,7 @@ eachLoop((lc) => {
   });
 
   test('gather fails with the first exception; the others keep running', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let otherDone = false;
       const other = aio.createTask(async () => {
         await aio.sleep(0.01);
@@ -872,7 +872,7 @@ eachLoop((lc) => {
   });
 
   test('gather with returnExceptions collects errors and cancellations as results', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const c = aio.createTask(() => aio.sleep(10));
       const r = aio.gather(
         [
@@ -895,7 +895,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling the gather cancels every child and the awaiter gets CancelledError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(10));
       const b = aio.createTask(function* () {
         yield* aio.sleep(10);
@@ -910,7 +910,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling a task awaiting gather cancels the children', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const a = aio.createTask(() => aio.sleep(10));
       const b = aio.createTask(() => aio.sleep(10));
       const waiter = aio.createTask(async () => aio.gather(a, b));
@@ -923,7 +923,7 @@ eachLoop((lc) => {
   });
 
   test('a cancelled child makes gather throw CancelledError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(10));
       const b = aio.createTask(() => aio.sleep(0.001, 'b'));
       const g = aio.gather(a, b);
@@ -936,7 +936,7 @@ eachLoop((lc) => {
   });
 
   test('gather cancelled with returnExceptions still throws CancelledError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const g = aio.gather([aio.sleep(10), aio.sleep(10)], { returnExceptions: true });
       await aio.sleep(0);
       g.cancel();
@@ -996,7 +996,7 @@ eachLoop((lc) => {
   // --- wait -----------------------------------------------------------------------------------------
 
   test('wait ALL_COMPLETED returns every future done', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(0.01, 'a'));
       const b = aio.createTask(() => aio.sleep(0.001, 'b'));
       const [done, pending] = await aio.wait([a, b]);
@@ -1006,7 +1006,7 @@ eachLoop((lc) => {
   });
 
   test('wait FIRST_COMPLETED returns after the first', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(10, 'a'));
       const b = aio.createTask(() => aio.sleep(0.001, 'b'));
       const [done, pending] = await aio.wait([a, b], { returnWhen: aio.FIRST_COMPLETED });
@@ -1017,7 +1017,7 @@ eachLoop((lc) => {
   });
 
   test('wait FIRST_EXCEPTION returns on the first failure, or when all are done', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(10));
       const b = aio.createTask(async () => {
         await aio.sleep(0.001);
@@ -1036,7 +1036,7 @@ eachLoop((lc) => {
   });
 
   test('wait FIRST_EXCEPTION with an already failed future returns at once', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const f = loop.createFuture();
       f.setException(new Error('pre'));
@@ -1049,7 +1049,7 @@ eachLoop((lc) => {
   });
 
   test('wait with a timeout leaves the rest pending and does not cancel them', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(10));
       const b = aio.createTask(() => aio.sleep(0.001));
       const [done, pending] = await aio.wait([a, b], { timeout: 0.02 });
@@ -1061,7 +1061,7 @@ eachLoop((lc) => {
   });
 
   test('wait with a timeout of 0 or less: [done, pending] after one iteration; nothing cancelled, nothing thrown', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       for (const timeout of [0, -1, -Infinity]) {
         for (const returnWhen of [aio.ALL_COMPLETED, aio.FIRST_COMPLETED, aio.FIRST_EXCEPTION] as const) {
@@ -1095,7 +1095,7 @@ eachLoop((lc) => {
   });
 
   test('wait with a timeout of 0 gives what finished during its one iteration', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       // Coroutines wrapped by wait start before its timer fires: done if they do not suspend.
       const [done, pending] = yield* aio.wait<unknown>([async () => 'now', aio.sleep(10)], { timeout: 0 });
       expect([...done].map((x) => x.result())).toEqual(['now']);
@@ -1123,7 +1123,7 @@ eachLoop((lc) => {
   });
 
   test('wait: a NaN timeout is a RangeError naming it; a negative one is allowed', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       expect(() => aio.wait([aio.getRunningLoop().createFuture()], { timeout: NaN })).toThrow(RangeError);
       expect(() => aio.wait([aio.getRunningLoop().createFuture()], { timeout: NaN })).toThrow(/timeout/);
       expect(() => aio.wait([aio.getRunningLoop().createFuture()], { timeout: 1n as never })).toThrow(TypeError);
@@ -1164,7 +1164,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling wait does not cancel the awaited tasks', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(10));
       const w = aio.wait([a]);
       await aio.sleep(0);
@@ -1178,14 +1178,14 @@ eachLoop((lc) => {
   // --- asCompleted ----------------------------------------------------------------------------------
 
   test('asCompleted as an iterable yields results in completion order (both forms)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const out: string[] = [];
       for (const f of aio.asCompleted([aio.sleep(0.03, 'c'), aio.sleep(0.001, 'a'), aio.sleep(0.015, 'b')])) {
         out.push(yield* f);
       }
       expect(out).toEqual(['a', 'b', 'c']);
     });
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const out: string[] = [];
       for (const f of aio.asCompleted([aio.sleep(0.03, 'c'), aio.sleep(0.001, 'a')])) out.push(await f);
       expect(out).toEqual(['a', 'c']);
@@ -1193,7 +1193,7 @@ eachLoop((lc) => {
   });
 
   test('asCompleted as an async iterable yields the original futures', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(0.02, 'a'));
       const b = aio.createTask(() => aio.sleep(0.001, 'b'));
       const seen: aio.Future<string>[] = [];
@@ -1203,7 +1203,7 @@ eachLoop((lc) => {
   });
 
   test('asCompleted with a timeout throws TimeoutError for what is left', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const slow = aio.createTask(() => aio.sleep(10, 'slow'));
       const out: string[] = [];
       let err: unknown;
@@ -1220,7 +1220,7 @@ eachLoop((lc) => {
   });
 
   test('asCompleted async iterable with a timeout', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const slow = aio.createTask(() => aio.sleep(10));
       let err: unknown;
       try {
@@ -1250,7 +1250,7 @@ eachLoop((lc) => {
   // --- shield ---------------------------------------------------------------------------------------
 
   test('shield: cancelling the outer leaves the inner running', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const inner = aio.createTask(() => aio.sleep(0.01, 'inner'));
       const outer = aio.shield(inner);
       await aio.sleep(0);
@@ -1262,7 +1262,7 @@ eachLoop((lc) => {
   });
 
   test('shield: a task awaiting a shield is cancelled, the inner continues', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let finished = false;
       const inner = aio.createTask(async () => {
         await aio.sleep(0.01);
@@ -1282,7 +1282,7 @@ eachLoop((lc) => {
   });
 
   test('shield passes the inner result, exception and cancellation through', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       expect(await aio.shield(aio.sleep(0.001, 'r'))).toBe('r');
       await expect(
         aio.shield(async () => {
@@ -1334,7 +1334,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling the inner task makes the awaiting task cancelled too', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const inner = aio.createTask(() => aio.sleep(10));
       const a = aio.createTask(async () => inner);
       const b = aio.createTask(function* () {
@@ -1350,7 +1350,7 @@ eachLoop((lc) => {
   });
 
   test('a task ignoring the cancellation of the task it awaits is cancelled again on request', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let stubborn = true;
       const inner = aio.createTask(async () => {
         while (stubborn) {
@@ -1379,7 +1379,7 @@ eachLoop((lc) => {
   });
 
   test('gather: a child that catches its cancellation still makes the cancelled gather throw', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const child = aio.createTask(async () => {
         try {
           await aio.sleep(10);
@@ -1397,7 +1397,7 @@ eachLoop((lc) => {
   });
 
   test('gather of shields: cancelling the gather leaves the shielded tasks running', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const a = aio.createTask(() => aio.sleep(0.01, 'a'));
       const g = aio.gather(aio.shield(a));
       await aio.sleep(0);
@@ -1408,7 +1408,7 @@ eachLoop((lc) => {
   });
 
   test('shield of a gather', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const g = aio.gather(aio.sleep(0.005, 1), aio.sleep(0.001, 2));
       const s = aio.shield(g);
       await aio.sleep(0);
@@ -1433,7 +1433,7 @@ eachLoop((lc) => {
   });
 
   test('wait FIRST_COMPLETED with an already done future returns at once', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const f = loop.createFuture<number>();
       f.setResult(1);
@@ -1446,7 +1446,7 @@ eachLoop((lc) => {
   });
 
   test('wait with a timeout that is not reached returns everything done', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const [done, pending] = await aio.wait([aio.sleep(0.001, 1)], { timeout: 10 });
       expect(done.size).toBe(1);
       expect(pending.size).toBe(0);
@@ -1454,7 +1454,7 @@ eachLoop((lc) => {
   });
 
   test('asCompleted with a timeout that is not reached', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const out: number[] = [];
       for (const f of aio.asCompleted([aio.sleep(0.002, 2), aio.sleep(0.001, 1)], { timeout: 10 })) out.push(await f);
       expect(out).toEqual([1, 2]);

@@ -5,7 +5,7 @@ import { eachLoop } from './loops.js';
 
 eachLoop((lc) => {
   test('expiry throws TimeoutError and cancels the body (async body)', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let bodyErr: unknown;
       let cm!: aio.Timeout;
       const p = aio.timeout(0.01, async (t) => {
@@ -24,7 +24,7 @@ eachLoop((lc) => {
   });
 
   test('expiry with a generator body', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let err: unknown;
       try {
         yield* aio.timeout(0.01, function* () {
@@ -38,7 +38,7 @@ eachLoop((lc) => {
   });
 
   test('a body finishing in time gives its result; expired() is false', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cm!: aio.Timeout;
       const r = await aio.timeout(10, async (t) => {
         cm = t;
@@ -51,7 +51,7 @@ eachLoop((lc) => {
   });
 
   test('CoroLike bodies: a generator object, an async function, a task, a promise', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       function* g(): aio.Coro<number> {
         yield* aio.sleep(0);
         return 1;
@@ -65,7 +65,7 @@ eachLoop((lc) => {
   });
 
   test('a CoroLike body expiring', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const t = aio.createTask(() => aio.sleep(10));
       await expect(aio.timeout(0.005, t)).rejects.toBeInstanceOf(aio.TimeoutError);
       expect(t.cancelled()).toBe(true);
@@ -77,7 +77,7 @@ eachLoop((lc) => {
   });
 
   test('the body\'s own error passes through, on time and before expiry', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       await expect(
         aio.timeout(10, async () => {
           await aio.sleep(0);
@@ -88,7 +88,7 @@ eachLoop((lc) => {
   });
 
   test('null delay means no deadline', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cm!: aio.Timeout;
       const r = await aio.timeout(null, async (t) => {
         cm = t;
@@ -103,7 +103,7 @@ eachLoop((lc) => {
   });
 
   test('timeout(0) and a deadline in the past expire at the first suspension', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const log: string[] = [];
       await expect(
         aio.timeout(0, async () => {
@@ -119,13 +119,13 @@ eachLoop((lc) => {
   });
 
   test('timeout(0) with a body that never suspends returns its result', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       expect(await aio.timeout(0, async () => 'sync')).toBe('sync');
     });
   });
 
   test('an expired deadline (0, negative, in the past): the body runs to its first suspension, then TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const log: string[] = [];
       const deadlines: [string, (body: aio.TimeoutBody<string>) => aio.Future<string>][] = [
@@ -202,7 +202,7 @@ eachLoop((lc) => {
   });
 
   test('an expired deadline, a body that never suspends: its result, expired() false', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       for (const delay of [0, -1]) {
         let cm!: aio.Timeout;
@@ -252,7 +252,7 @@ eachLoop((lc) => {
   });
 
   test('an expired deadline, a body that catches the cancellation: its value, expired() true', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let cm!: aio.Timeout;
       const r = yield* aio.timeout(0, function* (t) {
         cm = t;
@@ -271,7 +271,7 @@ eachLoop((lc) => {
   });
 
   test('reschedule into the past, then no suspension: the result, expired() false', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       let cm!: aio.Timeout;
       const r = await aio.timeout(10, async (t) => {
@@ -285,7 +285,7 @@ eachLoop((lc) => {
   });
 
   test('a deadline that passes while the body runs: TimeoutError caused by CancelledError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const err = await aio.timeout(0.002, () => aio.sleep(10)).then(
         () => null,
         (e: unknown) => e,
@@ -296,7 +296,7 @@ eachLoop((lc) => {
   });
 
   test('when() gives the deadline in loop time', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const t0 = loop.time();
       await aio.timeout(5, async (t) => {
@@ -312,7 +312,7 @@ eachLoop((lc) => {
   });
 
   test('reschedule moves the deadline later and earlier', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       // Later: the body outlives the original deadline.
       const r = await aio.timeout(0.01, async (t) => {
@@ -340,7 +340,7 @@ eachLoop((lc) => {
   });
 
   test('reschedule(null) removes the deadline; a null deadline can be set later', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       expect(
         await aio.timeout(0.005, async (t) => {
@@ -360,7 +360,7 @@ eachLoop((lc) => {
   });
 
   test('reschedule after expiry or exit throws; bad values are rejected', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cm!: aio.Timeout;
       await aio.timeout(1, async (t) => {
         cm = t;
@@ -382,7 +382,7 @@ eachLoop((lc) => {
   });
 
   test('a body that catches the cancellation and returns: no TimeoutError, expired() true', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cm!: aio.Timeout;
       const r = await aio.timeout(0.005, async (t) => {
         cm = t;
@@ -400,7 +400,7 @@ eachLoop((lc) => {
   });
 
   test('a body that turns the cancellation into its own error: that error passes', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       await expect(
         aio.timeout(0.005, function* () {
           try {
@@ -414,7 +414,7 @@ eachLoop((lc) => {
   });
 
   test('nested: the inner expires first; the outer body sees TimeoutError and continues', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let outerCm!: aio.Timeout;
       let innerCm!: aio.Timeout;
       const r = await aio.timeout(10, async (outer) => {
@@ -437,7 +437,7 @@ eachLoop((lc) => {
   });
 
   test('nested: the outer expires first; the inner is cancelled, the outer throws TimeoutError', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let innerErr: unknown;
       let innerCm!: aio.Timeout;
       let outerCm!: aio.Timeout;
@@ -466,7 +466,7 @@ eachLoop((lc) => {
   });
 
   test('nested with the same deadline: TimeoutError reaches the caller', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const when = loop.time() + 0.005;
       await expect(
@@ -505,7 +505,7 @@ eachLoop((lc) => {
   });
 
   test('the awaiting task is not left cancelled or cancelling after a TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const outer = aio.createTask(async () => {
         try {
           await aio.timeout(0.001, () => aio.sleep(10));
@@ -522,7 +522,7 @@ eachLoop((lc) => {
   });
 
   test('the body failing in its cleanup after expiry: that error passes, not TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       await expect(
         aio.timeout(0.002, async () => {
           try {
@@ -536,7 +536,7 @@ eachLoop((lc) => {
   });
 
   test('the body cancelling itself is a CancelledError, not a TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cm!: aio.Timeout;
       await expect(
         aio.timeout(10, async (t) => {
@@ -550,7 +550,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling the awaiting task cancels the body; CancelledError, not TimeoutError', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       let cm!: aio.Timeout;
       let bodyErr: unknown;
       const waiter = aio.createTask(async () =>
@@ -574,7 +574,7 @@ eachLoop((lc) => {
   });
 
   test('cancelled from outside after expiry, while the body cleans up: CancelledError', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const w = aio.createTask(async () =>
         aio.timeout(0.005, async () => {
           try {
@@ -593,7 +593,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling the timeout future itself cancels the body', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let bodyCancelled = false;
       const f = aio.timeout(10, async () => {
         try {
@@ -612,7 +612,7 @@ eachLoop((lc) => {
   });
 
   test('the timeout is yield*-able and await-able and its result is typed', async () => {
-    const r = await lc.run(function* () {
+    const r = await lc.runVirtual(function* () {
       const a: number = yield* aio.timeout(1, aio.sleep(0, 1));
       return a;
     });
@@ -620,7 +620,7 @@ eachLoop((lc) => {
   });
 
   test('bad arguments: delay and when must be numbers, body must be awaitable', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       expect(() => aio.timeout('x' as never, async () => {})).toThrow(TypeError);
       expect(() => aio.timeout('x' as never, async () => {})).toThrow(/delay/);
       expect(() => aio.timeout(NaN, async () => {})).toThrow(RangeError);
@@ -634,7 +634,7 @@ eachLoop((lc) => {
   });
 
   test('toString shows the state', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       await aio.timeout(1, async (t) => {
         expect(String(t)).toMatch(/entered/);
       });

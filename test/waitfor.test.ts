@@ -28,7 +28,7 @@ eachLoop((lc) => {
   });
 
   test('returns the result when in time (both forms)', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       expect(await aio.waitFor(aio.sleep(0.001, 'a'), 1)).toBe('a');
       expect(await aio.waitFor(async () => 'b', 1)).toBe('b');
       const t = aio.createTask(function* () {
@@ -45,7 +45,7 @@ eachLoop((lc) => {
   });
 
   test('times out: TimeoutError and the inner is cancelled', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const inner = aio.createTask(() => aio.sleep(10));
       await expect(aio.waitFor(inner, 0.01)).rejects.toBeInstanceOf(aio.TimeoutError);
       expect(inner.cancelled()).toBe(true);
@@ -195,7 +195,7 @@ eachLoop((lc) => {
   });
 
   test('timeout 0 or less with a pending Future or running Task: cancelled, then TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       for (const timeout of [0, -3]) {
         const f = loop.createFuture<number>();
@@ -224,7 +224,7 @@ eachLoop((lc) => {
   });
 
   test('timeout 0 with a task that needs time to clean up: waited for, then TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cleaned = false;
       const t = aio.createTask(async () => {
         try {
@@ -242,7 +242,7 @@ eachLoop((lc) => {
   });
 
   test('timeout 0 with a task that ignores the cancellation: its result; its own error passes', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const ignoring = aio.createTask(async () => {
         try {
           await aio.sleep(10);
@@ -284,7 +284,7 @@ eachLoop((lc) => {
   });
 
   test('timeout 0: the awaiting task cancelled while the cancellation is under way: CancelledError at once', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const loop = aio.getRunningLoop();
       // An async and a generator waiter; the awaited task takes 0.2 s to give up.
       const makeWaiters = (inner: aio.Task<string>): aio.Task<string>[] => [
@@ -322,14 +322,14 @@ eachLoop((lc) => {
   });
 
   test('null timeout waits as long as needed', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       expect(await aio.waitFor(aio.sleep(0.02, 'late'), null)).toBe('late');
       expect(await aio.waitFor(async () => 'fn', null)).toBe('fn');
     });
   });
 
   test('cancelling the waiter cancels the inner (with and without timeout)', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       for (const timeout of [10, null]) {
         const inner = aio.createTask(() => aio.sleep(10));
         const waiter = aio.createTask(async () => aio.waitFor(inner, timeout));
@@ -343,7 +343,7 @@ eachLoop((lc) => {
   });
 
   test('cancelling the waitFor future cancels the inner', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const inner = aio.createTask(() => aio.sleep(10));
       const w = aio.waitFor(inner, 10);
       await aio.sleep(0);
@@ -354,7 +354,7 @@ eachLoop((lc) => {
   });
 
   test('an inner that ignores cancellation at the deadline returns its value', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const r = await aio.waitFor(async () => {
         try {
           await aio.sleep(10);
@@ -368,7 +368,7 @@ eachLoop((lc) => {
   });
 
   test('an inner that needs time to clean up is waited for before TimeoutError', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let cleaned = false;
       await expect(
         aio.waitFor(async () => {
@@ -385,7 +385,7 @@ eachLoop((lc) => {
   });
 
   test('cancelled from outside after the deadline, while the inner cleans up: CancelledError', async () => {
-    await lc.run(function* () {
+    await lc.runVirtual(function* () {
       const w = aio.createTask(async () =>
         aio.waitFor(async () => {
           try {
@@ -404,7 +404,7 @@ eachLoop((lc) => {
   });
 
   test('the inner completing at the deadline wins over the timeout', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const loop = aio.getRunningLoop();
       const f = loop.createFuture<string>();
       const w = aio.waitFor(f, 0.005);
@@ -419,7 +419,7 @@ eachLoop((lc) => {
   });
 
   test('nested waitFor: the inner times out first', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       const r = await aio.waitFor(async () => {
         try {
           await aio.waitFor(aio.sleep(10), 0.005);
@@ -440,7 +440,7 @@ eachLoop((lc) => {
   });
 
   test('bad timeouts: NaN is a RangeError, a string a TypeError; no task is left behind', async () => {
-    await lc.run(async () => {
+    await lc.runVirtual(async () => {
       let started = false;
       const coro = (function* () {
         started = true;

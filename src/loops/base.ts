@@ -286,6 +286,13 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this.#splitOwner = owner;
   }
 
+  // A real clock moves by itself: what foreign work or open sockets there are does not matter to
+  // it. A virtual clock (aloop/testing) overrides these four.
+  _holdClock(_foreignPromise: boolean): void {}
+  _releaseClock(_foreignPromise: boolean): void {}
+  _ioOpened(): void {}
+  _ioClosed(): void {}
+
   #runTimed(h: Runnable): void {
     const t0 = performance.now();
     h._run();

@@ -17,6 +17,7 @@ import type { Coro } from '../tasks.js';
 import type { Address, BytesLike, CreateDatagramEndpointOptions, DatagramTransport } from '../transports.js';
 import { Deque } from '../util/deque.js';
 import { checkAddr, checkBool, checkFactory, checkFamily, checkOptions, checkWriteLimits, settleSoon, soon, toBytes, warnLostWrite } from './nodenet/util.js';
+import { holdClock } from './hold.js';
 
 type Event = { data: Buffer; addr: Address } | { error: Error };
 
@@ -41,6 +42,7 @@ export abstract class BaseDatagramTransport implements DatagramTransport {
     this.#protocol = protocol;
     this.#sockname = sockname;
     this.#remote = remote;
+    loop._ioOpened();
   }
 
   // --- what the socket provides ---------------------------------------------------------------
@@ -71,6 +73,7 @@ export abstract class BaseDatagramTransport implements DatagramTransport {
 
   /** The socket is closed: `connectionLost` follows what is queued. */
   protected _closed(): void {
+    if (!this.#closed) this._loop._ioClosed();
     this.#closed = true;
     this.#schedulePump();
   }
@@ -273,7 +276,11 @@ function resolve(loop: AbstractEventLoop, addr: [string, number], family: 0 | 4 
     fut.setResult([addr[0], addr[1], ipv as 4 | 6]);
     return fut;
   }
-  dns.lookup(addr[0], { family }, (err, address, fam) => settleSoon(loop, fut, err, [address, addr[1], fam as 4 | 6]));
+  const release = holdClock(loop);
+  dns.lookup(addr[0], { family }, (err, address, fam) => {
+    release();
+    settleSoon(loop, fut, err, [address, addr[1], fam as 4 | 6]);
+  });
   return fut;
 }
 

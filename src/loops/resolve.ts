@@ -7,6 +7,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../events.js';
 import type { Future } from '../futures.js';
+import { holdClock } from './hold.js';
 import { settleSoon } from './nodenet/util.js';
 
 export type ResolvedAddr = [address: string, family: 4 | 6];
@@ -23,7 +24,9 @@ export function lookupHost(loop: AbstractEventLoop, host: string, family: 0 | 4 
     }
     return fut;
   }
+  const release = holdClock(loop);
   dns.lookup(host, { all: true, family }, (err, addrs) => {
+    release();
     if (err) settleSoon(loop, fut, err);
     else settleSoon(loop, fut, null, addrs.map((a): ResolvedAddr => [a.address, a.family === 6 ? 6 : 4]));
   });

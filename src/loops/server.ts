@@ -61,6 +61,7 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
   /** @internal `socket` is listening. */
   protected _addSocket(socket: S): void {
     this.#sockets.push(socket);
+    this.#loop._ioOpened();
   }
 
   /** @internal True once `close()` was called. */
@@ -191,7 +192,10 @@ export abstract class BaseServer<T extends StreamTransport, S extends ServerSock
     if (this.#closed) return;
     this.#closed = true;
     this.#serving = false;
-    for (const s of this.#sockets) this._closeSocket(s);
+    for (const s of this.#sockets) {
+      this._closeSocket(s);
+      this.#loop._ioClosed();
+    }
     for (const timer of this.#resting.values()) timer?.cancel();
     this.#resting.clear();
     for (const t of this.#pending) t._discard();

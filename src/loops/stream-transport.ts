@@ -57,6 +57,7 @@ export abstract class StreamTransport implements Transport {
   constructor(loop: AbstractEventLoop, owner: TransportOwner | null) {
     this.#loop = loop;
     this.#owner = owner;
+    loop._ioOpened();
   }
 
   // --- the socket layer: I/O the transport asks for ------------------------------------------
@@ -110,6 +111,7 @@ export abstract class StreamTransport implements Transport {
 
   /** The socket is closed: `connectionLost` follows once the protocol has what came before. */
   protected _onClosed(): void {
+    if (!this.#closed) this.#loop._ioClosed();
     this.#closed = true;
     this.#schedulePump();
   }

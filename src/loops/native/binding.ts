@@ -25,6 +25,8 @@ export interface NativeLoopHandle {
   more(): number;
   /** Close every libuv handle of this loop. */
   close(): void;
+  /** Virtual-time loops: queue the first timers due by `limit` seconds, moving the clock; false if none. */
+  jump(limit: number): boolean;
 }
 
 /**
@@ -83,6 +85,7 @@ export interface NativeBinding {
     opIds: Int32Array,
     opWhen: Float64Array,
     due: Int32Array,
+    virtualStart?: number,
   ) => NativeLoopHandle;
   /** The loop clock in seconds (uv_hrtime), shared with the timer wheel. */
   now(): number;

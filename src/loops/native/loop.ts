@@ -49,15 +49,23 @@ export class NativeEventLoop extends BaseEventLoop {
   #timers: (TimerEntry | null)[] = [];
   /** Free timer ids, reused last-freed first (they stay small, so C++'s table stays small). */
   #free: number[] = [];
+  /** @internal The last timer the latest iteration collected (the latest `when`: a virtual clock reads it). */
+  protected _lastDue: TimerEntry | null = null;
 
-  /** Throws the loader's error (what was tried, how to fix it) when the addon is not available. */
-  constructor() {
+  /**
+   * Throws the loader's error (what was tried, how to fix it) when the addon is not available.
+   * `_virtualStart` (internal, aloop/testing): the timer wheel runs on a virtual clock from there.
+   */
+  constructor(_virtualStart?: number) {
     super();
     const binding: NativeBinding = getBinding();
     this.#binding = binding;
     this.#tick = binding.tick;
     this.#clock = binding.clock;
-    this.#native = new binding.Loop(this.#onIterate, this.#state, this.#opIds, this.#opWhen, this.#due);
+    this.#native =
+      _virtualStart === undefined
+        ? new binding.Loop(this.#onIterate, this.#state, this.#opIds, this.#opWhen, this.#due)
+        : new binding.Loop(this.#onIterate, this.#state, this.#opIds, this.#opWhen, this.#due, _virtualStart);
   }
 
   /** Seconds of the monotonic clock the timer wheel also reads (libuv's `uv_hrtime`). */
@@ -99,6 +107,15 @@ export class NativeEventLoop extends BaseEventLoop {
       n = this.#native.more();
     }
     state[S.dueCount] = 0;
+    this._lastDue = ready.peekLast() as TimerEntry;
+  }
+
+  /**
+   * @internal Virtual time only: moves the wheel's clock to the first timers due by `limit`
+   * seconds and queues them for the next iteration; false if none is (native/loop.h `Jump`).
+   */
+  protected _jump(limit: number): boolean {
+    return this.#native.jump(limit);
   }
 
   protected _scheduleNext(): void {

@@ -18,6 +18,7 @@ import { StreamTransport, type TransportOwner } from '../stream-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeUnixSocket } from './pipe.js';
 import { NativeTcpSocket } from './tcp.js';
+import { holdClock } from '../hold.js';
 
 /** The largest piece handed to C++ in one call. */
 const MAX_WRITE = 1 << 30;
@@ -129,14 +130,18 @@ export class NativeStreamTransport extends StreamTransport implements IoEndpoint
 export function* awaitConnect(loop: AbstractEventLoop, io: NativeIo, id: number, unix: boolean): Coro<NativeStreamTransport | number> {
   const transport = new NativeStreamTransport(loop, io, id, null, unix);
   const connected = loop.createFuture<number>();
+  // Connecting is work in flight until the CONNECT event (or a cancellation, which discards it).
+  const release = holdClock(loop);
   transport._connected = (status) => {
     transport._connected = null;
+    release();
     if (!connected.done()) connected.setResult(status);
   };
   let status: number;
   try {
     status = yield* connected;
   } catch (e) {
+    release();
     transport._discard();
     throw e;
   }

@@ -16,6 +16,7 @@ import type { Address, CreateDatagramEndpointOptions, DatagramTransport } from '
 import { Deque } from '../../util/deque.js';
 import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
+import { holdClock } from '../hold.js';
 
 /** native/io.h `kDgramHeader`: the sender's address before each datagram's payload. */
 const DGRAM_HEADER = 68;
@@ -123,7 +124,9 @@ export class NativeDatagramTransport extends BaseDatagramTransport implements Io
     const copy = Buffer.from(bytes);
     this.#lookups++;
     this.#lookupBytes += copy.byteLength;
+    const release = holdClock(this._loop);
     dns.lookup(target[0], { family: this.#family }, (err, address) => {
+      release();
       this.#lookups--;
       this.#lookupBytes -= copy.byteLength;
       if (this.#dropped) return;

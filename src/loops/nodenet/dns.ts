@@ -9,6 +9,7 @@ import type { Future } from '../../futures.js';
 import type { AddrInfo, GetaddrinfoOptions } from '../../transports.js';
 import { IPPROTO_TCP, IPPROTO_UDP, NI_NUMERICHOST, NI_NUMERICSERV, SOCK_DGRAM, SOCK_STREAM } from '../../transports.js';
 import { checkFamily, checkHost, checkOptions, checkPort, settleSoon } from './util.js';
+import { holdClock } from '../hold.js';
 
 function checkInt(v: unknown, name: string): number {
   if (v === undefined || v === null) return 0;
@@ -53,7 +54,11 @@ export function getaddrinfo(
     fut.setResult(build(addrs));
     return fut;
   }
-  dns.lookup(host, { all: true, family, hints: flags }, (err, addrs) => settleSoon(loop, fut, err, err ? undefined : build(addrs)));
+  const release = holdClock(loop);
+  dns.lookup(host, { all: true, family, hints: flags }, (err, addrs) => {
+    release();
+    settleSoon(loop, fut, err, err ? undefined : build(addrs));
+  });
   return fut;
 }
 
@@ -69,11 +74,14 @@ export function getnameinfo(loop: AbstractEventLoop, sockaddr: [string, number],
     fut.setResult([host, String(port)]);
     return fut;
   }
+  const release = holdClock(loop);
   try {
-    dns.lookupService(host, port, (err, hostname, service) =>
-      settleSoon(loop, fut, err, err ? undefined : [numericHost ? host : hostname, numericServ ? String(port) : service]),
-    );
+    dns.lookupService(host, port, (err, hostname, service) => {
+      release();
+      settleSoon(loop, fut, err, err ? undefined : [numericHost ? host : hostname, numericServ ? String(port) : service]);
+    });
   } catch (e) {
+    release();
     // Node throws synchronously for a host that is not a numeric address.
     if ((e as { code?: string }).code === 'ERR_INVALID_ARG_VALUE') throw new TypeError(`sockaddr[0] (host) must be a numeric IP address, not ${describe(host)}`);
     throw e;

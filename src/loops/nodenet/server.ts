@@ -20,6 +20,7 @@ import { BaseServer } from '../server.js';
 import { hold } from './resources.js';
 import { SocketTransport } from './socket.js';
 import { checkServerArgs, checkUnixServerArgs, removeStaleUnixSocket, settleSoon } from './util.js';
+import { holdClock } from '../hold.js';
 
 class ListeningSocket implements ServerSocket {
   readonly handle: net.Server;
@@ -97,6 +98,10 @@ function listen(loop: AbstractEventLoop, srv: net.Server, opts: net.ListenOption
   };
   srv.once('error', onError);
   srv.once('listening', onListening);
+  // Node reports 'listening' (or the error) after this call returns.
+  const release = holdClock(loop);
+  srv.once('error', release);
+  srv.once('listening', release);
   srv.listen(opts);
   return fut;
 }
@@ -115,7 +120,9 @@ function resolveHosts(loop: AbstractEventLoop, hosts: (string | undefined)[], fa
       done();
       continue;
     }
+    const release = holdClock(loop);
     dns.lookup(h, { all: true, family }, (err, addrs) => {
+      release();
       if (err) {
         left = -1;
         settleSoon(loop, fut, err);

@@ -12,6 +12,7 @@ import { SocketTransport } from './socket.js';
 import { localFor, lookupHost, noMatchingLocal } from '../resolve.js';
 import { hold } from './resources.js';
 import { checkConnectionArgs, checkUnixConnectionArgs, settleSoon, soon } from './util.js';
+import { holdClock } from '../hold.js';
 
 export function createConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
@@ -70,10 +71,16 @@ function connect<P extends StreamProtocol>(
   const onError = (err: Error) => {
     error ??= err;
   };
-  const onClose = () => settleSoon(loop, fut, error ?? new Error('connection closed before it was established'));
+  // Connecting (and resolving the host) is work in flight until 'connect' or 'close'.
+  const release = holdClock(loop);
+  const onClose = () => {
+    release();
+    settleSoon(loop, fut, error ?? new Error('connection closed before it was established'));
+  };
   socket.on('error', onError);
   socket.once('close', onClose);
   socket.once('connect', () => {
+    release();
     socket.removeListener('error', onError);
     socket.removeListener('close', onClose);
     // The transport takes over the socket's events now; the protocol is made on the loop.
@@ -89,6 +96,7 @@ function connect<P extends StreamProtocol>(
   try {
     start();
   } catch (e) {
+    release();
     socket.destroy();
     throw e;
   }

@@ -11,6 +11,7 @@ import type { CreateDatagramEndpointOptions, DatagramTransport } from '../../tra
 import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
 import { hold } from './resources.js';
 import { settleSoon } from './util.js';
+import { holdClock } from '../hold.js';
 
 export class DatagramSocketTransport extends BaseDatagramTransport {
   readonly #socket: dgram.Socket;
@@ -94,9 +95,14 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(
 /** Runs a dgram operation whose success is a callback and whose failure is an 'error' event. */
 function step(loop: AbstractEventLoop, socket: dgram.Socket, op: (cb: (err?: Error | null) => void) => void): Future<void> {
   const fut = loop.createFuture<void>();
-  const onError = (err: Error) => settleSoon(loop, fut, err);
+  const release = holdClock(loop);
+  const onError = (err: Error) => {
+    release();
+    settleSoon(loop, fut, err);
+  };
   socket.once('error', onError);
   op((err) => {
+    release();
     socket.removeListener('error', onError);
     settleSoon(loop, fut, err ?? null);
   });

@@ -98,21 +98,33 @@ export class PureEventLoop extends BaseEventLoop {
       }
       return;
     }
+    const next = this._nextTimer();
+    if (next !== null) this._waitForTimer(next._when);
+  }
+
+  /** The earliest pending timer, or null; drops the cancelled ones on top. */
+  protected _nextTimer(): TimerEntry | null {
     const heap = this.#timers;
     while (heap.length > 0 && heap.peek()!._cancelled) {
       heap.pop()!._scheduled = false;
       this.#cancelledCount--;
     }
-    const next = heap.peek();
-    if (next === undefined) return;
+    return heap.peek() ?? null;
+  }
+
+  /**
+   * Nothing is ready and the earliest timer is due at `when`: iterate again then, or earlier if
+   * I/O or a wake-up comes first. A virtual clock (aloop/testing) decides here instead.
+   */
+  protected _waitForTimer(when: number): void {
     if (this.#timeout !== null) {
-      if (this.#timeoutAt <= next._when) return;
+      if (this.#timeoutAt <= when) return;
       clearTimeout(this.#timeout);
     }
     // Node's timers have 1 ms granularity and may fire up to 1 ms early by our clock; an
     // early wake-up finds nothing due and re-arms.
-    const ms = Math.max(1, Math.ceil((next._when - this.time()) * 1000));
-    this.#timeoutAt = next._when;
+    const ms = Math.max(1, Math.ceil((when - this.time()) * 1000));
+    this.#timeoutAt = when;
     this.#timeout = setTimeout(this.#onTimeout, Math.min(ms, 0x7fffffff));
   }
 
