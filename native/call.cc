@@ -57,7 +57,9 @@ bool Call::Int(size_t i, const char* what, int32_t lo, int32_t hi, int32_t* out)
   if (i >= argc_ || napi_get_value_double(env_, argv_[i], &v) != napi_ok) return Missing(i, what, "a number");
   if (!(v >= lo && v <= hi) || std::trunc(v) != v) {
     char got[32];
-    std::snprintf(got, sizeof(got), "%.17g", v);
+    if (std::isnan(v)) std::snprintf(got, sizeof(got), "NaN");
+    else if (std::isinf(v)) std::snprintf(got, sizeof(got), v > 0 ? "Infinity" : "-Infinity");
+    else std::snprintf(got, sizeof(got), "%.17g", v);
     return RangeError(std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                       "], not " + got);
   }

@@ -245,7 +245,7 @@ napi_value NativeIo::New(napi_env env, napi_callback_info info) {
   napi_value target = nullptr;
   if (napi_get_new_target(env, info, &target) != napi_ok) return nullptr;
   if (target == nullptr) {
-    c.TypeError("a class constructor: call it with new");
+    c.TypeError("cannot be invoked without 'new'");
     return nullptr;
   }
   if (c.argc() < 1) {
