@@ -40,7 +40,7 @@ interface Case {
   message: string;
 }
 
-describe.runIf(native.isAvailable())('the raw binding against misuse', () => {
+describe.runIf(native.isAvailable())('the native binding against misuse', () => {
   test('every entry point answers wrong input with a JS exception, never a signal', async () => {
     const child = await node(['--expose-gc', path.join(root, 'test', 'raw-binding-child.mjs')], 60_000);
     expect(child.signal, child.stderr).toBeNull();
