@@ -3,7 +3,7 @@
 // TypeError naming the argument or a RangeError: never a crash, never an abort.
 //
 //   Call            one call: `this`, the arguments, and readers that check each one
-//   Wrap / Unwrap   C++ objects owned by JS objects, recognised by their type tag
+//   Wrap / Unwrap   C++ objects owned by JS objects; an argument is recognised by its type tag
 //                   (napi_type_tag_object): `Object.create(Loop.prototype)`, an object of the
 //                   other class or another addon's wrapped object is refused, not reinterpreted
 //   Method<T, &T::M>  the N-API callback of a method: checks `this`, then calls T::M(Call&)
@@ -113,14 +113,23 @@ T* Unwrap(const Call& c, napi_value object, const char* what) {
   return static_cast<T*>(native);
 }
 
-/** The N-API callback of method T::M: refuses a `this` that is not a T. */
+/**
+ * The N-API callback of method T::M. V8 has checked `this` already: the methods of a class made
+ * by napi_define_class carry its signature, so a receiver that T's constructor did not make
+ * ({}, Object.create(T.prototype), an object of the other class) is refused with "Illegal
+ * invocation" before this runs, at no cost here. What is left is a T whose construction failed:
+ * not wrapped, refused below. (Arguments get no such check: Unwrap checks their type tag.)
+ */
 template <typename T, napi_value (T::*M)(Call&)>
 napi_value Method(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok()) return nullptr;
-  T* self = Unwrap<T>(c, c.self(), "this");
-  if (self == nullptr) return nullptr;
-  return (self->*M)(c);
+  void* native = nullptr;
+  if (napi_unwrap(env, c.self(), &native) != napi_ok || native == nullptr) {
+    c.TypeError(std::string("this must be a ") + T::kClassName);  // quiet while terminating
+    return nullptr;
+  }
+  return (static_cast<T*>(native)->*M)(c);
 }
 
 /** A method's property descriptor; its name is also the prefix of its error messages. */

@@ -76,6 +76,17 @@ for (const m of ['wake', 'schedule', 'flush', 'more', 'close']) {
     check(`Loop.prototype.${m}.call(${what})`, 'TypeError', () => Loop.prototype[m].call(self, 1));
   }
 }
+// Made by Loop's constructor with Io's prototype: a Loop to Loop's methods, nothing to Io's.
+const hybrid = Reflect.construct(Loop, [onIterate, 1, 1], Io);
+check('Io.prototype.write.call(Reflect.construct(Loop, args, Io))', 'TypeError', () => Io.prototype.write.call(hybrid, 0, new Uint8Array(1)));
+check('Loop.prototype.wake.call(Reflect.construct(Loop, args, Io))', 'ok', () => Loop.prototype.wake.call(hybrid));
+check('Loop.prototype.close.call(Reflect.construct(Loop, args, Io))', 'ok', () => Loop.prototype.close.call(hybrid));
+check('a subclass of Loop', 'ok', () => {
+  class Sub extends Loop {}
+  const s = new Sub(onIterate, 1, 1);
+  s.wake();
+  s.close();
+});
 check('loop.schedule()', 'TypeError', () => loop.schedule());
 check("loop.schedule('1')", 'TypeError', () => loop.schedule('1'));
 check('loop.schedule(7)', 'RangeError', () => loop.schedule(7));
