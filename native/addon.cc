@@ -11,10 +11,12 @@
 
 #include <vector>
 
+#include "call.h"
 #include "instance.h"
+#include "io.h"
 #include "loop.h"
 #include "napi.h"
-#include "io.h"
+#include "shared.h"
 
 namespace aloop {
 
@@ -69,19 +71,23 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<InstanceData>(instance);
   napi_add_async_cleanup_hook(env, CleanupEnvironment, instance, nullptr);
 
-  Napi::Float64Array clock = Napi::Float64Array::New(env, 1);
-  instance->clock = clock.Data();
-  instance->clock_ref = Napi::Persistent(Napi::Object(clock));
-  exports.Set("clock", clock);
+  // The clock's memory is C++'s (shared.h): a detached `clock` cannot make tick() write into
+  // freed memory.
+  napi_value buffer;
+  instance->clock_memory = SharedMemory::New(env, sizeof(double), &buffer);
+  if (instance->clock_memory == nullptr) {
+    ThrowError(env, "aloop: cannot allocate the clock");
+    return exports;
+  }
+  instance->clock = reinterpret_cast<double*>(instance->clock_memory->data());
+  exports.Set("clock", Napi::Value(env, SharedMemory::View(env, buffer, napi_float64_array, 0, 1)));
+  exports.Set("Loop", Napi::Value(env, NativeLoop::Define(env)));
+  exports.Set("Io", Napi::Value(env, NativeIo::Define(env)));
 
-  Napi::Function loop = NativeLoop::Define(env);
-  instance->loop_constructor = Napi::Persistent(loop);
-  exports.Set("Loop", loop);
-  exports.Set("Io", NativeIo::Define(env));
-  exports.Set("errName", Napi::Function::New<ErrName>(env, "errName"));
-
-  // The hot calls are plain N-API functions: no CallbackInfo object per call.
+  // Plain N-API functions: no CallbackInfo object per call.
   napi_value fn;
+  napi_create_function(env, "errName", NAPI_AUTO_LENGTH, ErrName, const_cast<char*>("errName"), &fn);
+  exports.Set("errName", fn);
   napi_create_function(env, "now", NAPI_AUTO_LENGTH, Now, nullptr, &fn);
   exports.Set("now", fn);
   napi_create_function(env, "tick", NAPI_AUTO_LENGTH, Tick, instance, &fn);

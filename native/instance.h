@@ -8,16 +8,20 @@
 #include <unordered_set>
 
 #include "napi.h"
+#include "shared.h"
 
 namespace aloop {
 
 class LoopCore;
 
 struct InstanceData {
-  Napi::FunctionReference loop_constructor;
-  /** tick() writes the loop clock here (the `clock` export). */
+  ~InstanceData() {
+    if (clock_memory != nullptr) clock_memory->Release();
+  }
+
+  /** tick() writes the loop clock here (the `clock` export: a Float64Array over clock_memory). */
   double* clock = nullptr;
-  Napi::ObjectReference clock_ref;
+  SharedMemory* clock_memory = nullptr;
   /** Loops whose handles are open (not yet closed). */
   std::unordered_set<LoopCore*> live;
   /** Loops whose handles are closing (waiting for uv_close callbacks). */

@@ -44,6 +44,11 @@ IoHandle* IoTable::Get(int32_t id) {
   return h != nullptr && h->id == id ? h : nullptr;
 }
 
+int IoTable::KindOf(int32_t id) {
+  const IoHandle* h = Get(id);
+  return h == nullptr ? -1 : h->kind;
+}
+
 IoHandle* IoTable::NewHandle(HandleKind kind, bool listener) {
   size_t slot;
   if (!free_.empty()) {
@@ -193,23 +198,26 @@ void IoTable::CloseAll() {
   FreeOwned();
 }
 
-Napi::Value IoTable::TakeOwned(Napi::Env env) {
+napi_value IoTable::TakeOwned(napi_env env) {
   const size_t n = owned_end_ - owned_begin_;
-  Napi::Array out = Napi::Array::New(env, n);
+  napi_value out = nullptr;
+  // A failed call means the environment is going away: what JS was not given is freed with the
+  // rest after the iteration (or with the table).
+  if (napi_create_array_with_length(env, n, &out) != napi_ok) return nullptr;
   for (size_t i = 0; i < n; ++i) {
     uv_buf_t& b = owned_[owned_begin_ + i];
     if (b.base == nullptr) continue;  // taken already
-    uint8_t* data = reinterpret_cast<uint8_t*>(b.base);
-    napi_value buf;
+    void* data = b.base;
+    napi_value buf = nullptr;
     // JS owns the bytes from here: V8 frees them with the Buffer. Where external buffers are
     // not allowed (a V8 sandbox), they are copied instead.
     if (napi_create_external_buffer(env, b.len, data, [](napi_env, void* p, void*) { std::free(p); }, nullptr,
                                     &buf) == napi_ok) {
       b.base = nullptr;
-    } else {
-      buf = Napi::Buffer<uint8_t>::Copy(env, data, b.len);
+    } else if (napi_create_buffer_copy(env, b.len, data, nullptr, &buf) != napi_ok) {
+      return nullptr;
     }
-    out.Set(static_cast<uint32_t>(i), buf);
+    if (napi_set_element(env, out, static_cast<uint32_t>(i), buf) != napi_ok) return nullptr;
   }
   owned_begin_ = owned_end_;
   return out;
@@ -236,83 +244,153 @@ uv_buf_t IoTable::ArenaSlice(size_t max) {
 
 // --- the JS class -------------------------------------------------------------------------------
 
-Napi::Function NativeIo::Define(Napi::Env env) {
-  return DefineClass(env, "Io",
-                     {
-                         InstanceMethod<&NativeIo::More>("more"),
-                         InstanceMethod<&NativeIo::Owned>("owned"),
-                         InstanceMethod<&NativeIo::Write>("write"),
-                         InstanceMethod<&NativeIo::Queued>("queued"),
-                         InstanceMethod<&NativeIo::WatchDrain>("watchDrain"),
-                         InstanceMethod<&NativeIo::Shutdown>("shutdown"),
-                         InstanceMethod<&NativeIo::Close>("close"),
-                         InstanceMethod<&NativeIo::SetReading>("setReading"),
-                         InstanceMethod<&NativeIo::Connect>("connect"),
-                         InstanceMethod<&NativeIo::Listen>("listen"),
-                         InstanceMethod<&NativeIo::SetNoDelay>("setNoDelay"),
-                         InstanceMethod<&NativeIo::SetKeepAlive>("setKeepAlive"),
-                         InstanceMethod<&NativeIo::Address>("address"),
-                         InstanceMethod<&NativeIo::PipeConnect>("pipeConnect"),
-                         InstanceMethod<&NativeIo::PipeListen>("pipeListen"),
-                         InstanceMethod<&NativeIo::PipeAddress>("pipeAddress"),
-                         InstanceMethod<&NativeIo::SetAccepting>("setAccepting"),
-                         InstanceMethod<&NativeIo::UdpBind>("udpBind"),
-                         InstanceMethod<&NativeIo::UdpConnect>("udpConnect"),
-                         InstanceMethod<&NativeIo::UdpSetBroadcast>("udpSetBroadcast"),
-                         InstanceMethod<&NativeIo::UdpSend>("udpSend"),
-                         InstanceMethod<&NativeIo::UdpClose>("udpClose"),
-                     });
+// Random: tells an Io made by this addon from any other object (call.h).
+const napi_type_tag NativeIo::kTypeTag = {0x2d71b9e04c8a4f15ULL, 0xa6f03d5e91c7b248ULL};
+
+napi_value NativeIo::Define(napi_env env) {
+  const napi_property_descriptor methods[] = {
+      MethodProperty<NativeIo, &NativeIo::More>("more", "Io.more"),
+      MethodProperty<NativeIo, &NativeIo::Owned>("owned", "Io.owned"),
+      MethodProperty<NativeIo, &NativeIo::Write>("write", "Io.write"),
+      MethodProperty<NativeIo, &NativeIo::Queued>("queued", "Io.queued"),
+      MethodProperty<NativeIo, &NativeIo::WatchDrain>("watchDrain", "Io.watchDrain"),
+      MethodProperty<NativeIo, &NativeIo::Shutdown>("shutdown", "Io.shutdown"),
+      MethodProperty<NativeIo, &NativeIo::Close>("close", "Io.close"),
+      MethodProperty<NativeIo, &NativeIo::SetReading>("setReading", "Io.setReading"),
+      MethodProperty<NativeIo, &NativeIo::Connect>("connect", "Io.connect"),
+      MethodProperty<NativeIo, &NativeIo::Listen>("listen", "Io.listen"),
+      MethodProperty<NativeIo, &NativeIo::SetNoDelay>("setNoDelay", "Io.setNoDelay"),
+      MethodProperty<NativeIo, &NativeIo::SetKeepAlive>("setKeepAlive", "Io.setKeepAlive"),
+      MethodProperty<NativeIo, &NativeIo::Address>("address", "Io.address"),
+      MethodProperty<NativeIo, &NativeIo::PipeConnect>("pipeConnect", "Io.pipeConnect"),
+      MethodProperty<NativeIo, &NativeIo::PipeListen>("pipeListen", "Io.pipeListen"),
+      MethodProperty<NativeIo, &NativeIo::PipeAddress>("pipeAddress", "Io.pipeAddress"),
+      MethodProperty<NativeIo, &NativeIo::SetAccepting>("setAccepting", "Io.setAccepting"),
+      MethodProperty<NativeIo, &NativeIo::UdpBind>("udpBind", "Io.udpBind"),
+      MethodProperty<NativeIo, &NativeIo::UdpConnect>("udpConnect", "Io.udpConnect"),
+      MethodProperty<NativeIo, &NativeIo::UdpSetBroadcast>("udpSetBroadcast", "Io.udpSetBroadcast"),
+      MethodProperty<NativeIo, &NativeIo::UdpSend>("udpSend", "Io.udpSend"),
+      MethodProperty<NativeIo, &NativeIo::UdpClose>("udpClose", "Io.udpClose"),
+  };
+  napi_value cls = nullptr;
+  napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Io"),
+                    sizeof(methods) / sizeof(methods[0]), methods, &cls);
+  return cls;
 }
 
-// new Io(loop, state: Int32Array, events: Int32Array, arena: Uint8Array): the TS side validates;
-// these checks only keep a wrong call from crashing the process.
-NativeIo::NativeIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIo>(info) {
-  Napi::Env env = info.Env();
-  InstanceData* instance = env.GetInstanceData<InstanceData>();
-  if (info.Length() < 4 || !info[0].IsObject() ||
-      !info[0].As<Napi::Object>().InstanceOf(instance->loop_constructor.Value()) || !info[1].IsTypedArray() ||
-      !info[2].IsTypedArray() || !info[3].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-      info[1].As<Napi::TypedArray>().ElementLength() < kIoStateLength ||
-      info[2].As<Napi::TypedArray>().ElementLength() < 4 ||
-      info[3].As<Napi::TypedArray>().ElementLength() < 2 * kMaxRead) {
-    Napi::TypeError::New(env, "Io(loop: Loop, state: Int32Array, events: Int32Array, arena: Uint8Array)")
-        .ThrowAsJavaScriptException();
-    return;
+namespace {
+
+/** Event records per chunk JS may ask for (4 int32 each), and the read arena's bounds. */
+constexpr int32_t kMaxEventCapacity = 1 << 20;
+constexpr int32_t kMinArena = 2 * kMaxRead;
+constexpr int32_t kMaxArena = 1 << 30;
+
+}  // namespace
+
+// new Io(loop, eventCapacity, arenaSize): the TS side validates; these checks keep a wrong call
+// from the raw binding from crashing the process.
+napi_value NativeIo::New(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok()) return nullptr;
+  napi_value target = nullptr;
+  if (napi_get_new_target(env, info, &target) != napi_ok) return nullptr;
+  if (target == nullptr) {
+    c.TypeError("cannot be invoked without 'new'");
+    return nullptr;
   }
-  NativeLoop* loop = NativeLoop::Unwrap(info[0].As<Napi::Object>());
+  if (c.argc() < 1) {
+    c.TypeError("loop (argument 1) must be a Loop");
+    return nullptr;
+  }
+  NativeLoop* loop = Unwrap<NativeLoop>(c, c.arg(0), "loop (argument 1)");
+  if (loop == nullptr) return nullptr;
+  int32_t event_capacity;
+  int32_t arena_size;
+  if (!c.Int(1, "eventCapacity", 1, kMaxEventCapacity, &event_capacity) ||
+      !c.Int(2, "arenaSize", kMinArena, kMaxArena, &arena_size)) {
+    return nullptr;
+  }
   if (loop->core == nullptr || loop->core->closed() || loop->core->io != nullptr) {
-    Napi::Error::New(env, "Io: the loop is closed or already has its Io").ThrowAsJavaScriptException();
-    return;
+    ThrowError(env, "Io: the loop is closed or already has its Io");
+    return nullptr;
   }
-  loop_ = Napi::Persistent(info[0].As<Napi::Object>());
-  Napi::Int32Array state = info[1].As<Napi::Int32Array>();
-  Napi::Int32Array events = info[2].As<Napi::Int32Array>();
-  Napi::Uint8Array arena = info[3].As<Napi::Uint8Array>();
   uv_loop_t* uv = nullptr;
-  napi_get_uv_event_loop(env, &uv);
-  IoTable* table = new IoTable(loop->core, uv, state.Data(), events.Data(), events.ElementLength(), arena.Data(),
-                               arena.ElementLength());
-  loop->core->AttachIo(table, {Napi::Object(state), Napi::Object(events), Napi::Object(arena)});
+  if (napi_get_uv_event_loop(env, &uv) != napi_ok || uv == nullptr) return nullptr;
+  // Laid out as state (kIoStateLength int32), events (4 int32 a record), arena.
+  const size_t events_off = 4 * kIoStateLength;
+  const size_t events_len = 4 * static_cast<size_t>(event_capacity);
+  const size_t arena_off = events_off + 4 * events_len;
+  napi_value buffer;
+  SharedMemory* memory = SharedMemory::New(env, arena_off + static_cast<size_t>(arena_size), &buffer);
+  if (memory == nullptr) {
+    ThrowError(env, "Io: cannot allocate its shared memory");
+    return nullptr;
+  }
+  const napi_value views[] = {
+      SharedMemory::View(env, buffer, napi_int32_array, 0, kIoStateLength),
+      SharedMemory::View(env, buffer, napi_int32_array, events_off, events_len),
+      SharedMemory::View(env, buffer, napi_uint8_array, arena_off, static_cast<size_t>(arena_size)),
+  };
+  const char* names[] = {"state", "events", "arena"};
+  napi_property_descriptor props[3];
+  for (size_t i = 0; i < 3; ++i) {
+    props[i] = napi_property_descriptor{names[i], nullptr, nullptr, nullptr, nullptr, views[i], napi_enumerable, nullptr};
+  }
+  NativeIo* self = new NativeIo();
+  self->env_ = env;
+  if (views[0] == nullptr || views[1] == nullptr || views[2] == nullptr ||
+      napi_define_properties(env, c.self(), 3, props) != napi_ok ||
+      napi_create_reference(env, c.arg(0), 1, &self->loop_ref_) != napi_ok) {
+    delete self;
+    memory->Release();
+    return nullptr;
+  }
+  self->loop_ = loop;
+  if (!Wrap(env, c.self(), self)) {
+    memory->Release();
+    return nullptr;
+  }
+  uint8_t* base = memory->data();
+  IoTable* table = new IoTable(loop->core, uv, reinterpret_cast<int32_t*>(base), reinterpret_cast<int32_t*>(base + events_off),
+                               events_len, base + arena_off, static_cast<size_t>(arena_size));
+  loop->core->AttachIo(table, memory);
+  return c.self();
 }
 
-IoTable* NativeIo::Table() {
-  NativeLoop* loop = NativeLoop::Unwrap(loop_.Value());
-  if (loop == nullptr || loop->core == nullptr || loop->core->closed()) return nullptr;
-  return loop->core->io;
+NativeIo::~NativeIo() {
+  if (loop_ref_ != nullptr) napi_delete_reference(env_, loop_ref_);
 }
 
-Napi::Value NativeIo::More(const Napi::CallbackInfo& info) {
+IoTable* NativeIo::Table() const {
+  LoopCore* core = loop_ != nullptr ? loop_->core : nullptr;
+  return core == nullptr || core->closed() ? nullptr : core->io;
+}
+
+bool NativeIo::CheckKind(Call& c, IoTable* t, int32_t id, unsigned kinds, const char* expected) {
+  static const char* const kNames[] = {"a TCP socket", "a Unix socket", "a UDP socket"};
+  const int kind = t->KindOf(id);
+  if (kind < 0 || (kinds & (1u << kind)) != 0) return true;
+  return c.TypeError("id " + std::to_string(id) + " is " + kNames[kind] + ", not " + expected);
+}
+
+bool FamilyArg(Call& c, size_t i, int32_t* family) {
+  if (!c.Int(i, "family", 4, 6, family)) return false;
+  if (*family == 5) return c.RangeError("family must be 4 or 6, not 5");
+  return true;
+}
+
+napi_value NativeIo::More(Call& c) {
   IoTable* t = Table();
-  return Napi::Number::New(info.Env(), t == nullptr ? 0 : t->WriteEvents());
+  return c.Number(t == nullptr ? 0 : t->WriteEvents());
 }
 
-Napi::Value NativeIo::Owned(const Napi::CallbackInfo& info) {
+// owned() → the current chunk's READ_OWNED buffers (io.h)
+napi_value NativeIo::Owned(Call& c) {
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Array::New(info.Env(), 0);
-  return t->TakeOwned(info.Env());
+  napi_value out = nullptr;
+  if (t != nullptr) return t->TakeOwned(c.env());
+  napi_create_array_with_length(c.env(), 0, &out);
+  return out;
 }
 
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out) {
@@ -320,12 +398,27 @@ int ParseAddr(const char* host, int family, int port, sockaddr_storage* out) {
   return uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in*>(out));
 }
 
-Napi::Value ErrName(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int err = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::String::New(env, err < 0 ? uv_err_name(err) : "UNKNOWN"));
-  out.Set(1u, Napi::String::New(env, err < 0 ? uv_strerror(err) : "unknown error"));
+// errName(errno) → [code, message]
+napi_value ErrName(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int32_t err;
+  if (!c.ok() || !c.Int(0, "errno", INT32_MIN, INT32_MAX, &err)) return nullptr;
+  // The _r forms: uv_err_name allocates (and leaks) a string for an errno it does not know.
+  char code[64] = "UNKNOWN";
+  char text[256] = "unknown error";
+  if (err < 0) {
+    uv_err_name_r(err, code, sizeof(code));
+    uv_strerror_r(err, text, sizeof(text));
+  }
+  napi_value out;
+  napi_value s;
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok) return nullptr;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &s) != napi_ok || napi_set_element(env, out, 0, s) != napi_ok) {
+    return nullptr;
+  }
+  if (napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &s) != napi_ok || napi_set_element(env, out, 1, s) != napi_ok) {
+    return nullptr;
+  }
   return out;
 }
 

@@ -36,11 +36,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "call.h"
 #include "napi.h"
 
 namespace aloop {
 
 class LoopCore;
+class NativeLoop;
 
 /** Event kinds (mirrored in src/loops/native/io.ts). */
 enum IoEvent : int32_t {
@@ -147,11 +149,13 @@ class IoTable {
   /** JS has consumed every event and copied the arena out: reuse it, restart starved reads. */
   void AfterIteration();
   bool HasEvents() const { return !events_.empty(); }
+  /** The kind of live handle `id`, or -1 when no handle has that id (never had, or closed). */
+  int KindOf(int32_t id);
   /** Closes every handle (the loop is closing). */
   void CloseAll();
 
   /** The buffers of this chunk's READ_OWNED records, as external Buffers JS now owns. */
-  Napi::Value TakeOwned(Napi::Env env);
+  napi_value TakeOwned(napi_env env);
 
   // Calls from JS (validated there). Each returns >= 0 or a libuv error code.
 
@@ -262,48 +266,80 @@ class IoTable {
   std::vector<int32_t> starved_;
 };
 
-/** `binding.Io`: the JS object that reaches a loop's IoTable. */
-class NativeIo : public Napi::ObjectWrap<NativeIo> {
+/**
+ * `binding.Io`: the JS object that reaches a loop's IoTable.
+ *   new Io(loop, eventCapacity, arenaSize)  makes the table and its shared memory, seen by JS as
+ *                                           the properties state, events, arena
+ */
+class NativeIo {
  public:
-  static Napi::Function Define(Napi::Env env);
-  explicit NativeIo(const Napi::CallbackInfo& info);
+  static constexpr const char* kClassName = "Io";
+  static const napi_type_tag kTypeTag;
+
+  static napi_value Define(napi_env env);
+  ~NativeIo();
 
  private:
-  IoTable* Table();
-  // io.cc
-  Napi::Value More(const Napi::CallbackInfo& info);
-  Napi::Value Owned(const Napi::CallbackInfo& info);
-  // stream.cc
-  Napi::Value Write(const Napi::CallbackInfo& info);
-  Napi::Value Queued(const Napi::CallbackInfo& info);
-  Napi::Value WatchDrain(const Napi::CallbackInfo& info);
-  Napi::Value Shutdown(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value SetReading(const Napi::CallbackInfo& info);
-  // tcp.cc
-  Napi::Value Connect(const Napi::CallbackInfo& info);
-  Napi::Value Listen(const Napi::CallbackInfo& info);
-  Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
-  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
-  Napi::Value Address(const Napi::CallbackInfo& info);
-  // pipe.cc
-  Napi::Value PipeConnect(const Napi::CallbackInfo& info);
-  Napi::Value PipeListen(const Napi::CallbackInfo& info);
-  Napi::Value PipeAddress(const Napi::CallbackInfo& info);
-  // listen.cc
-  Napi::Value SetAccepting(const Napi::CallbackInfo& info);
-  // udp.cc
-  Napi::Value UdpBind(const Napi::CallbackInfo& info);
-  Napi::Value UdpConnect(const Napi::CallbackInfo& info);
-  Napi::Value UdpSetBroadcast(const Napi::CallbackInfo& info);
-  Napi::Value UdpSend(const Napi::CallbackInfo& info);
-  Napi::Value UdpClose(const Napi::CallbackInfo& info);
+  static napi_value New(napi_env env, napi_callback_info info);
+  /** The loop's table, or nullptr once the loop is closed (every call is then a no-op). */
+  IoTable* Table() const;
+  /**
+   * False, after a TypeError, when `id` names a live handle whose kind is not in `kinds` (bits
+   * of HandleKind): libuv would take it for the wrong struct. Unknown and closed ids pass: a
+   * late call from JS is a no-op.
+   */
+  static bool CheckKind(Call& c, IoTable* t, int32_t id, unsigned kinds, const char* expected);
 
-  Napi::ObjectReference loop_;
+  // io.cc
+  napi_value More(Call& c);
+  napi_value Owned(Call& c);
+  // stream.cc
+  napi_value Write(Call& c);
+  napi_value Queued(Call& c);
+  napi_value WatchDrain(Call& c);
+  napi_value Shutdown(Call& c);
+  napi_value Close(Call& c);
+  napi_value SetReading(Call& c);
+  // tcp.cc
+  napi_value Connect(Call& c);
+  napi_value Listen(Call& c);
+  napi_value SetNoDelay(Call& c);
+  napi_value SetKeepAlive(Call& c);
+  napi_value Address(Call& c);
+  // pipe.cc
+  napi_value PipeConnect(Call& c);
+  napi_value PipeListen(Call& c);
+  napi_value PipeAddress(Call& c);
+  // listen.cc
+  napi_value SetAccepting(Call& c);
+  // udp.cc
+  napi_value UdpBind(Call& c);
+  napi_value UdpConnect(Call& c);
+  napi_value UdpSetBroadcast(Call& c);
+  napi_value UdpSend(Call& c);
+  napi_value UdpClose(Call& c);
+
+  napi_env env_ = nullptr;
+  /** Keeps the loop's JS object (and so `loop_`) alive as long as this one. */
+  napi_ref loop_ref_ = nullptr;
+  NativeLoop* loop_ = nullptr;
 };
 
+/** Bits of HandleKind for NativeIo::CheckKind. */
+constexpr unsigned kAnyStream = (1u << kTcp) | (1u << kPipe);
+constexpr unsigned kTcpOnly = 1u << kTcp;
+constexpr unsigned kPipeOnly = 1u << kPipe;
+constexpr unsigned kUdpOnly = 1u << kUdp;
+
+/** An id argument: any int32 (ids of closed handles are harmless). */
+inline bool IdArg(Call& c, size_t i, int32_t* id) { return c.Int(i, "id", INT32_MIN, INT32_MAX, id); }
+/** A port argument. */
+inline bool PortArg(Call& c, size_t i, const char* what, int32_t* port) { return c.Int(i, what, 0, 65535, port); }
+/** An address family argument: 4 or 6. */
+bool FamilyArg(Call& c, size_t i, int32_t* family);
+
 /** [code, message] of a libuv error (uv_err_name, uv_strerror). */
-Napi::Value ErrName(const Napi::CallbackInfo& info);
+napi_value ErrName(napi_env env, napi_callback_info info);
 
 /** An IP literal of `family` (4 or 6) and a port as a sockaddr; UV_EINVAL for anything else. */
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out);

@@ -215,15 +215,14 @@ void IoTable::OnAcceptPollClose(uv_handle_t* handle) {
 // --- the JS methods ------------------------------------------------------------------------------
 
 // setAccepting(id, on) → 0 or a libuv error (UV_EBADF: no such handle; UV_EINVAL: not a listener)
-Napi::Value NativeIo::SetAccepting(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBoolean()) {
-    Napi::TypeError::New(env, "setAccepting(id: number, on: boolean)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+napi_value NativeIo::SetAccepting(Call& c) {
+  int32_t id;
+  bool on;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "on", &on)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, UV_EBADF);
-  return Napi::Number::New(env, t->SetAccepting(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Boolean>().Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kAnyStream, "a TCP or Unix listener")) return nullptr;
+  return c.Number(t->SetAccepting(id, on));
 }
 
 }  // namespace aloop

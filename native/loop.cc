@@ -8,29 +8,27 @@
 
 namespace aloop {
 
-LoopCore::LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::Function callback,
-                   Napi::Int32Array state, Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due,
-                   double virtual_start)
+LoopCore::LoopCore(napi_env env, InstanceData* instance, uv_loop_t* uv, napi_value callback, SharedMemory* memory,
+                   const LoopLayout& layout, double virtual_start)
     : env_(env),
       instance_(instance),
       uv_(uv),
-      callback_(Napi::Persistent(callback)),
-      state_(state.Data()),
-      op_ids_(op_ids.Data()),
-      op_when_(op_when.Data()),
-      due_(due.Data()),
-      op_capacity_(std::min(op_ids.ElementLength(), op_when.ElementLength())),
-      due_capacity_(due.ElementLength()),
+      memory_{memory},
+      state_(reinterpret_cast<int32_t*>(memory->data() + layout.state)),
+      op_ids_(reinterpret_cast<int32_t*>(memory->data() + layout.op_ids)),
+      op_when_(reinterpret_cast<double*>(memory->data() + layout.op_when)),
+      due_(reinterpret_cast<int32_t*>(memory->data() + layout.due)),
+      op_capacity_(layout.op_capacity),
+      due_capacity_(layout.due_capacity),
       virtual_(virtual_start == virtual_start),  // not NaN
       vtick_(virtual_ ? TimerWheel::KeyOf(virtual_start) : 0),
       wheel_(virtual_ ? vtick_ : NowTick()) {
-  buffers_[0] = Napi::Persistent(Napi::Object(state));
-  buffers_[1] = Napi::Persistent(Napi::Object(op_ids));
-  buffers_[2] = Napi::Persistent(Napi::Object(op_when));
-  buffers_[3] = Napi::Persistent(Napi::Object(due));
+  napi_create_reference(env, callback, 1, &callback_);
   napi_value name;
   napi_create_string_utf8(env, "aloop.NativeEventLoop", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, Napi::Object::New(env), name, &async_context_);
+  napi_value resource;
+  napi_create_object(env, &resource);
+  napi_async_init(env, resource, name, &async_context_);
 
   uv_check_init(uv_, &check_);
   uv_idle_init(uv_, &idle_);
@@ -48,12 +46,12 @@ LoopCore::LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::F
 // dropped without close() can be collected; its finalizer then closes the handles.
 void LoopCore::UpdateRef() {
   const bool active = pending_ || timer_on_;
-  if (active == strong_) return;
+  if (active == strong_ || callback_ == nullptr) return;
   strong_ = active;
   if (active) {
-    callback_.Ref();
+    napi_reference_ref(env_, callback_, nullptr);
   } else {
-    callback_.Unref();
+    napi_reference_unref(env_, callback_, nullptr);
   }
 }
 
@@ -65,23 +63,37 @@ void LoopCore::Wake() {
   UpdateRef();
 }
 
-void LoopCore::Schedule(int32_t next) {
-  if (closed_) return;
-  ApplyOps();
+bool LoopCore::Schedule(int32_t next) {
+  if (closed_) return true;
+  const bool valid = ApplyOps();
   UpdateHandles(next);
+  return valid;
 }
 
-void LoopCore::ApplyOps() {
+LoopCore::~LoopCore() {
+  delete io;
+  for (SharedMemory* m : memory_) m->Release();
+}
+
+bool LoopCore::ApplyOps() {
   const size_t n = std::min(static_cast<size_t>(std::max(state_[kNops], 0)), op_capacity_);
+  bool valid = true;
   for (size_t i = 0; i < n; ++i) {
-    const int32_t id = op_ids_[i];
-    if (id >= 0) {
+    const int32_t op = op_ids_[i];
+    // The wheel keeps a table indexed by id: an id from a raw caller must not size it.
+    const int32_t id = op >= 0 ? op : ~op;
+    if (id >= kMaxTimers) {
+      valid = false;
+      continue;
+    }
+    if (op >= 0) {
       wheel_.Insert(id, op_when_[i]);
     } else {
-      wheel_.Cancel(~id);
+      wheel_.Cancel(id);
     }
   }
   state_[kNops] = 0;
+  return valid;
 }
 
 int32_t LoopCore::WriteDue() {
@@ -144,21 +156,26 @@ void LoopCore::RunIteration() {
     if (io != nullptr) io->WriteEvents();
     state_[kNext] = kNextStopped;
     state_[kInDispatch] = 1;
-    {
-      Napi::HandleScope scope(env_);
-      napi_value recv;
+    napi_handle_scope scope = nullptr;
+    if (napi_open_handle_scope(env_, &scope) == napi_ok) {
+      napi_value recv = nullptr;
+      napi_value callback = nullptr;
       napi_value result;
       napi_get_global(env_, &recv);  // napi_make_callback wants an object receiver
-      const napi_status status = napi_make_callback(env_, async_context_, recv, callback_.Value(), 0, nullptr, &result);
+      napi_get_reference_value(env_, callback_, &callback);
+      const napi_status status = napi_make_callback(env_, async_context_, recv, callback, 0, nullptr, &result);
       if (status != napi_ok) {
+        // A JS exception goes to process 'uncaughtException', as Node's own callbacks' do. When
+        // the environment is terminating (worker.terminate()) there is nothing to report, and
+        // napi_fatal_exception, like every call that needs JS, fails quietly.
         bool pending = false;
-        napi_is_exception_pending(env_, &pending);
-        if (pending) {
-          napi_value error;
-          napi_get_and_clear_last_exception(env_, &error);
-          if (!instance_->tearing_down) napi_fatal_exception(env_, error);
+        napi_value error;
+        if (napi_is_exception_pending(env_, &pending) == napi_ok && pending &&
+            napi_get_and_clear_last_exception(env_, &error) == napi_ok && !instance_->tearing_down) {
+          napi_fatal_exception(env_, error);
         }
       }
+      napi_close_handle_scope(env_, scope);
     }
     if (closed_) return;  // JS closed the loop during the iteration
     state_[kInDispatch] = 0;
@@ -246,10 +263,11 @@ void LoopCore::Close() {
   pending_ = false;
   instance_->live.erase(this);
   instance_->closing++;
-  callback_.Reset();
-  for (auto& ref : buffers_) ref.Reset();
+  if (callback_ != nullptr) {
+    napi_delete_reference(env_, callback_);
+    callback_ = nullptr;
+  }
   if (io != nullptr) io->CloseAll();
-  io_buffers_.clear();
   if (async_context_ != nullptr) {
     napi_async_destroy(env_, async_context_);
     async_context_ = nullptr;
@@ -263,9 +281,9 @@ void LoopCore::OnClose(uv_handle_t* handle) {
   static_cast<LoopCore*>(handle->data)->HandleClosed();
 }
 
-void LoopCore::AttachIo(IoTable* table, std::initializer_list<Napi::Object> buffers) {
+void LoopCore::AttachIo(IoTable* table, SharedMemory* memory) {
   io = table;
-  for (const Napi::Object& b : buffers) io_buffers_.push_back(Napi::Persistent(b));
+  memory_.push_back(memory);
 }
 
 void LoopCore::HandleOpened() {
@@ -286,91 +304,151 @@ void LoopCore::HandleClosed() {
 
 // --- the JS class -----------------------------------------------------------------------------
 
-Napi::Function NativeLoop::Define(Napi::Env env) {
-  return DefineClass(env, "Loop",
-                     {
-                         InstanceMethod<&NativeLoop::Wake>("wake"),
-                         InstanceMethod<&NativeLoop::Schedule>("schedule"),
-                         InstanceMethod<&NativeLoop::Flush>("flush"),
-                         InstanceMethod<&NativeLoop::More>("more"),
-                         InstanceMethod<&NativeLoop::Jump>("jump"),
-                         InstanceMethod<&NativeLoop::Close>("close"),
-                     });
+namespace {
+
+/**
+ * Argument `i` as seconds: absent/undefined leaves `*out`; else a number in [0, 1e15) (or
+ * Infinity, if `infinite`): TypeError for another type, RangeError for another number.
+ */
+bool OptionalSeconds(Call& c, size_t i, const char* what, double* out, bool infinite = false) {
+  napi_value v = c.arg(i);
+  napi_valuetype type = napi_undefined;
+  if (v == nullptr || napi_typeof(c.env(), v, &type) != napi_ok || type == napi_undefined) return true;
+  double d = 0;
+  if (type != napi_number || napi_get_value_double(c.env(), v, &d) != napi_ok) {
+    return c.TypeError(std::string(what) + " must be a number");
+  }
+  if (!((d >= 0 && d < 1e15) || (infinite && d == std::numeric_limits<double>::infinity()))) {
+    return c.RangeError(std::string(what) + " must be a number of seconds from 0 to 1e15");
+  }
+  *out = d;
+  return true;
 }
 
-// new Loop(onIterate, state, opIds, opWhen, due, virtualStart?): the TS side validates; these
-// checks only keep a wrong call from crashing the process. A number `virtualStart` makes a
-// virtual-time loop whose clock starts there.
-NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLoop>(info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsFunction() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
-      !info[3].IsTypedArray() || !info[4].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[4].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[1].As<Napi::TypedArray>().ElementLength() < kStateLength) {
-    Napi::TypeError::New(env, "Loop(onIterate, state: Int32Array, opIds: Int32Array, opWhen: Float64Array, due: Int32Array)")
-        .ThrowAsJavaScriptException();
-    return;
+}  // namespace
+
+// Random: tells a Loop made by this addon from any other object (call.h).
+const napi_type_tag NativeLoop::kTypeTag = {0x8f3c2a51d04e4b7aULL, 0x9b1e6c0f27d5a3e4ULL};
+
+napi_value NativeLoop::Define(napi_env env) {
+  const napi_property_descriptor methods[] = {
+      MethodProperty<NativeLoop, &NativeLoop::Wake>("wake", "Loop.wake"),
+      MethodProperty<NativeLoop, &NativeLoop::Schedule>("schedule", "Loop.schedule"),
+      MethodProperty<NativeLoop, &NativeLoop::Flush>("flush", "Loop.flush"),
+      MethodProperty<NativeLoop, &NativeLoop::More>("more", "Loop.more"),
+      MethodProperty<NativeLoop, &NativeLoop::Jump>("jump", "Loop.jump"),
+      MethodProperty<NativeLoop, &NativeLoop::Close>("close", "Loop.close"),
+  };
+  napi_value cls = nullptr;
+  napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Loop"),
+                    sizeof(methods) / sizeof(methods[0]), methods, &cls);
+  return cls;
+}
+
+// new Loop(onIterate, opCapacity, dueCapacity, virtualStart?): the TS side validates; these checks
+// keep a wrong call from the raw binding from crashing the process. A number `virtualStart` makes
+// a virtual-time loop (aloop/testing) whose clock starts there.
+napi_value NativeLoop::New(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok()) return nullptr;
+  napi_value target = nullptr;
+  if (napi_get_new_target(env, info, &target) != napi_ok) return nullptr;
+  if (target == nullptr) {
+    c.TypeError("cannot be invoked without 'new'");
+    return nullptr;
   }
-  uv_loop_t* uv = nullptr;
-  if (napi_get_uv_event_loop(env, &uv) != napi_ok || uv == nullptr) {
-    Napi::Error::New(env, "cannot get the libuv loop of this environment").ThrowAsJavaScriptException();
-    return;
+  napi_value callback;
+  int32_t op_capacity;
+  int32_t due_capacity;
+  if (!c.Function(0, "onIterate", &callback) || !c.Int(1, "opCapacity", 1, kMaxOpCapacity, &op_capacity) ||
+      !c.Int(2, "dueCapacity", 1, kMaxDueCapacity, &due_capacity)) {
+    return nullptr;
   }
   double virtual_start = std::numeric_limits<double>::quiet_NaN();
-  if (info.Length() > 5 && info[5].IsNumber()) {
-    virtual_start = info[5].As<Napi::Number>().DoubleValue();
-    if (!(virtual_start >= 0 && virtual_start < 1e15)) {
-      Napi::RangeError::New(env, "virtualStart must be a number of seconds from 0 to 1e15").ThrowAsJavaScriptException();
-      return;
-    }
+  if (!OptionalSeconds(c, 3, "virtualStart", &virtual_start)) return nullptr;
+  uv_loop_t* uv = nullptr;
+  InstanceData* instance = nullptr;
+  if (napi_get_uv_event_loop(env, &uv) != napi_ok || uv == nullptr ||
+      napi_get_instance_data(env, reinterpret_cast<void**>(&instance)) != napi_ok || instance == nullptr) {
+    ThrowError(env, "Loop: this environment has no libuv loop");
+    return nullptr;
   }
-  InstanceData* instance = env.GetInstanceData<InstanceData>();
-  core = new LoopCore(env, instance, uv, info[0].As<Napi::Function>(), info[1].As<Napi::Int32Array>(),
-                      info[2].As<Napi::Int32Array>(), info[3].As<Napi::Float64Array>(), info[4].As<Napi::Int32Array>(),
-                      virtual_start);
-  core->owner = this;
+  const LoopLayout layout(static_cast<size_t>(op_capacity), static_cast<size_t>(due_capacity));
+  napi_value buffer;
+  SharedMemory* memory = SharedMemory::New(env, layout.bytes, &buffer);
+  if (memory == nullptr) {
+    ThrowError(env, "Loop: cannot allocate its shared memory");
+    return nullptr;
+  }
+  const napi_value views[] = {
+      SharedMemory::View(env, buffer, napi_int32_array, layout.state, kStateLength),
+      SharedMemory::View(env, buffer, napi_int32_array, layout.op_ids, layout.op_capacity),
+      SharedMemory::View(env, buffer, napi_float64_array, layout.op_when, layout.op_capacity),
+      SharedMemory::View(env, buffer, napi_int32_array, layout.due, layout.due_capacity),
+  };
+  const char* names[] = {"state", "opIds", "opWhen", "due"};
+  napi_property_descriptor props[4];
+  for (size_t i = 0; i < 4; ++i) {
+    props[i] = napi_property_descriptor{names[i], nullptr, nullptr, nullptr, nullptr, views[i], napi_enumerable, nullptr};
+  }
+  NativeLoop* self = new NativeLoop();
+  if (views[0] == nullptr || views[1] == nullptr || views[2] == nullptr || views[3] == nullptr ||
+      napi_define_properties(env, c.self(), 4, props) != napi_ok || !Wrap(env, c.self(), self)) {
+    memory->Release();
+    return nullptr;
+  }
+  self->core = new LoopCore(env, instance, uv, callback, memory, layout, virtual_start);
+  self->core->owner = self;
+  return c.self();
 }
 
 NativeLoop::~NativeLoop() {
-  // Collected without close(): close the handles now; the core frees itself after.
+  // Collected without close() (or the environment ends): close the handles now; the core frees
+  // itself after.
   if (core != nullptr) {
     core->owner = nullptr;
     core->Close();
   }
 }
 
-Napi::Value NativeLoop::Wake(const Napi::CallbackInfo& info) {
+napi_value NativeLoop::Wake(Call& c) {
   if (core != nullptr) core->Wake();
-  return info.Env().Undefined();
+  return c.Undefined();
 }
 
-Napi::Value NativeLoop::Schedule(const Napi::CallbackInfo& info) {
-  if (core != nullptr) core->Schedule(info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : kNextStopped);
-  return info.Env().Undefined();
+napi_value NativeLoop::Schedule(Call& c) {
+  int32_t next;
+  if (!c.Int(0, "next", kNextStopped, kNextWait, &next)) return nullptr;
+  if (core != nullptr && !core->Schedule(next)) {
+    c.RangeError("a timer op names an id out of [0, " + std::to_string(kMaxTimers) + ")");
+  }
+  return c.Undefined();
 }
 
-Napi::Value NativeLoop::Flush(const Napi::CallbackInfo& info) {
-  if (core != nullptr && !core->closed()) core->ApplyOps();
-  return info.Env().Undefined();
+napi_value NativeLoop::Flush(Call& c) {
+  if (core != nullptr && !core->closed() && !core->ApplyOps()) {
+    c.RangeError("a timer op names an id out of [0, " + std::to_string(kMaxTimers) + ")");
+  }
+  return c.Undefined();
 }
 
-Napi::Value NativeLoop::More(const Napi::CallbackInfo& info) {
+napi_value NativeLoop::More(Call& c) {
   const int32_t n = core != nullptr && !core->closed() ? core->WriteDue() : 0;
-  return Napi::Number::New(info.Env(), n);
+  return c.Number(n);
 }
 
-// jump(limit): `limit` in seconds; Infinity for no limit.
-Napi::Value NativeLoop::Jump(const Napi::CallbackInfo& info) {
-  const double limit = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
-  return Napi::Boolean::New(info.Env(), core != nullptr && core->Jump(limit));
+// jump(limit): `limit` in seconds (Infinity: no limit) → whether timers are now due (loop.h)
+napi_value NativeLoop::Jump(Call& c) {
+  double limit = 0;
+  if (!OptionalSeconds(c, 0, "limit", &limit, true)) return nullptr;
+  napi_value out = nullptr;
+  napi_get_boolean(c.env(), core != nullptr && core->Jump(limit), &out);
+  return out;
 }
 
-Napi::Value NativeLoop::Close(const Napi::CallbackInfo& info) {
+napi_value NativeLoop::Close(Call& c) {
   if (core != nullptr) core->Close();
-  return info.Env().Undefined();
+  return c.Undefined();
 }
 
 }  // namespace aloop

@@ -20,36 +20,60 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <initializer_list>
 #include <vector>
 
+#include "call.h"
 #include "instance.h"
 #include "napi.h"
 #include "io.h"
+#include "shared.h"
 #include "timer_wheel.h"
 
 namespace aloop {
 
 class NativeLoop;
 
+/** Where each shared array lies in a loop's SharedMemory block (shared.h). */
+struct LoopLayout {
+  LoopLayout(size_t op_capacity, size_t due_capacity)
+      : op_capacity(op_capacity),
+        due_capacity(due_capacity),
+        state(op_when + 8 * op_capacity),
+        op_ids(state + 4 * kStateLength),
+        due(op_ids + 4 * op_capacity),
+        bytes(due + 4 * due_capacity) {}
+  size_t op_capacity;
+  size_t due_capacity;
+  // Byte offsets: the Float64Array first, so that it is 8-aligned.
+  size_t op_when = 0;
+  size_t state;
+  size_t op_ids;
+  size_t due;
+  size_t bytes;
+};
+
 class LoopCore {
  public:
-  LoopCore(Napi::Env env, InstanceData* instance, uv_loop_t* uv, Napi::Function callback, Napi::Int32Array state,
-           Napi::Int32Array op_ids, Napi::Float64Array op_when, Napi::Int32Array due, double virtual_start);
+  /** Takes over C++'s reference to `memory` (laid out as `layout`). */
+  LoopCore(napi_env env, InstanceData* instance, uv_loop_t* uv, napi_value callback, SharedMemory* memory,
+           const LoopLayout& layout, double virtual_start);
 
   /** Work arrived: run an iteration soon. */
   void Wake();
-  /** The end of an iteration that JS ran outside a dispatch: apply `next` now. */
-  void Schedule(int32_t next);
-  /** Applies the pending timer ops (JS's op buffer is full). */
-  void ApplyOps();
+  /** The end of an iteration that JS ran outside a dispatch: apply `next` now (ApplyOps' result). */
+  bool Schedule(int32_t next);
+  /**
+   * Applies the pending timer ops (at each iteration, or when JS's op buffer is full). False if
+   * some named a timer id out of [0, kMaxTimers): those are skipped.
+   */
+  bool ApplyOps();
   /** Writes the next chunk of due ids; returns how many. */
   int32_t WriteDue();
   /** Stops and closes every handle; the core deletes itself once they are closed. Idempotent. */
   void Close();
   bool closed() const { return closed_; }
-  /** Gives the loop its I/O table (io.h) and the shared arrays the table writes into. */
-  void AttachIo(IoTable* table, std::initializer_list<Napi::Object> buffers);
+  /** Gives the loop its I/O table (io.h) and the shared memory the table writes into (released with the core). */
+  void AttachIo(IoTable* table, SharedMemory* memory);
   /** A handle of this loop (a socket or pipe) was opened / its close callback ran. */
   void HandleOpened();
   void HandleClosed();
@@ -70,7 +94,7 @@ class LoopCore {
   IoTable* io = nullptr;
 
  private:
-  ~LoopCore() { delete io; }
+  ~LoopCore();
 
   static void OnCheck(uv_check_t* handle);
   static void OnIdle(uv_idle_t* handle);
@@ -92,9 +116,9 @@ class LoopCore {
   uv_timer_t timer_;
   int handles_open_ = 3;
   napi_async_context async_context_ = nullptr;
-  Napi::FunctionReference callback_;
-  Napi::ObjectReference buffers_[4];
-  std::vector<Napi::ObjectReference> io_buffers_;
+  napi_ref callback_ = nullptr;
+  /** The blocks JS shares with this loop and its I/O table: C++'s references, released last. */
+  std::vector<SharedMemory*> memory_;
   int32_t* state_;
   int32_t* op_ids_;
   double* op_when_;
@@ -120,22 +144,29 @@ class LoopCore {
   bool closed_ = false;
 };
 
-/** The JS object (`binding.Loop`) that owns a LoopCore. */
-class NativeLoop : public Napi::ObjectWrap<NativeLoop> {
+/**
+ * The JS object (`binding.Loop`) that owns a LoopCore:
+ *   new Loop(onIterate, opCapacity, dueCapacity)  makes the core and its shared memory, seen by
+ *                                                 JS as the properties state, opIds, opWhen, due
+ */
+class NativeLoop {
  public:
-  static Napi::Function Define(Napi::Env env);
-  explicit NativeLoop(const Napi::CallbackInfo& info);
-  ~NativeLoop() override;
+  static constexpr const char* kClassName = "Loop";
+  static const napi_type_tag kTypeTag;
+
+  static napi_value Define(napi_env env);
+  ~NativeLoop();
 
   LoopCore* core = nullptr;
 
  private:
-  Napi::Value Wake(const Napi::CallbackInfo& info);
-  Napi::Value Schedule(const Napi::CallbackInfo& info);
-  Napi::Value Flush(const Napi::CallbackInfo& info);
-  Napi::Value More(const Napi::CallbackInfo& info);
-  Napi::Value Jump(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
+  static napi_value New(napi_env env, napi_callback_info info);
+  napi_value Wake(Call& c);
+  napi_value Schedule(Call& c);
+  napi_value Flush(Call& c);
+  napi_value More(Call& c);
+  napi_value Jump(Call& c);
+  napi_value Close(Call& c);
 };
 
 }  // namespace aloop

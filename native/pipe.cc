@@ -4,6 +4,10 @@
 // The plain uv_pipe_bind/uv_pipe_connect (not the *2 variants of libuv 1.46) so the addon loads
 // on every Node 20; TS rejects paths longer than sun_path before they get here, so nothing is
 // truncated silently.
+#ifndef _WIN32
+#include <sys/un.h>
+#endif
+
 #include <string>
 
 #include "io.h"
@@ -42,27 +46,51 @@ Napi::Value IoTable::PipeAddress(Napi::Env env, int32_t id, bool peer) {
 
 // --- the JS methods ------------------------------------------------------------------------------
 
+namespace {
+
+#ifdef _WIN32
+constexpr size_t kMaxPath = 256;
+#else
+constexpr size_t kMaxPath = sizeof(sockaddr_un{}.sun_path);
+#endif
+
+/** A Unix socket path libuv takes whole: shorter than sun_path (the pre-1.46 calls truncate). */
+bool PathArg(Call& c, size_t i, std::string* path) {
+  if (!c.String(i, "path", path)) return false;
+  if (path->size() >= kMaxPath) return c.RangeError("path must be shorter than " + std::to_string(kMaxPath) + " bytes");
+  return true;
+}
+
+}  // namespace
+
 // pipeConnect(path) → id (the outcome comes as a CONNECT event) or a libuv error
-Napi::Value NativeIo::PipeConnect(const Napi::CallbackInfo& info) {
+napi_value NativeIo::PipeConnect(Call& c) {
+  std::string path;
+  if (!PathArg(c, 0, &path)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(info.Env(), UV_EBADF);
-  const std::string path = info[0].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(info.Env(), t->PipeConnect(path.c_str()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  return c.Number(t->PipeConnect(path.c_str()));
 }
 
 // pipeListen(path, backlog) → id or a libuv error
-Napi::Value NativeIo::PipeListen(const Napi::CallbackInfo& info) {
+napi_value NativeIo::PipeListen(Call& c) {
+  std::string path;
+  int32_t backlog;
+  if (!PathArg(c, 0, &path) || !c.Int(1, "backlog", 0, INT32_MAX, &backlog)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(info.Env(), UV_EBADF);
-  const std::string path = info[0].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(info.Env(), t->PipeListen(path.c_str(), info[1].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  return c.Number(t->PipeListen(path.c_str(), backlog));
 }
 
 // pipeAddress(id, peer) → the path ('' when unnamed) or a libuv error
-Napi::Value NativeIo::PipeAddress(const Napi::CallbackInfo& info) {
+napi_value NativeIo::PipeAddress(Call& c) {
+  int32_t id;
+  bool peer;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "peer", &peer)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(info.Env(), UV_EBADF);
-  return t->PipeAddress(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean().Value());
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kPipeOnly, "a Unix socket")) return nullptr;
+  return t->PipeAddress(Napi::Env(c.env()), id, peer);
 }
 
 }  // namespace aloop

@@ -225,40 +225,71 @@ void IoTable::OnConnect(uv_connect_t* req, int status) {
 // --- the JS methods ------------------------------------------------------------------------------
 
 // write(id, bytes: Uint8Array) → bytes queued in C++ after this write
-Napi::Value NativeIo::Write(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value NativeIo::Write(Call& c) {
+  int32_t id;
+  const uint8_t* data;
+  size_t len;
+  if (!IdArg(c, 0, &id) || !c.Bytes(1, "data", &data, &len)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, 0);
-  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
-  return Napi::Number::New(env, t->Write(info[0].As<Napi::Number>().Int32Value(), data.Data(), data.ByteLength()));
+  if (t == nullptr) return c.Number(0);
+  // libuv buffers count their length in 32 bits (TS hands over at most 1 GiB at a time).
+  if (len > INT32_MAX) {
+    c.RangeError("data must be at most 2 GiB - 1 bytes");
+    return nullptr;
+  }
+  if (!CheckKind(c, t, id, kAnyStream, "a stream")) return nullptr;
+  return c.Number(t->Write(id, data, len));
 }
 
-Napi::Value NativeIo::Queued(const Napi::CallbackInfo& info) {
+napi_value NativeIo::Queued(Call& c) {
+  int32_t id;
+  if (!IdArg(c, 0, &id)) return nullptr;
   IoTable* t = Table();
-  return Napi::Number::New(info.Env(), t == nullptr ? 0 : t->Queued(info[0].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(0);
+  if (!CheckKind(c, t, id, kAnyStream, "a stream")) return nullptr;
+  return c.Number(t->Queued(id));
 }
 
-Napi::Value NativeIo::WatchDrain(const Napi::CallbackInfo& info) {
+napi_value NativeIo::WatchDrain(Call& c) {
+  int32_t id;
+  int32_t low;
+  if (!IdArg(c, 0, &id) || !c.Int(1, "low", 0, INT32_MAX, &low)) return nullptr;
   IoTable* t = Table();
-  if (t != nullptr) t->WatchDrain(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
+  if (t == nullptr) return c.Undefined();
+  if (!CheckKind(c, t, id, kAnyStream, "a stream")) return nullptr;
+  t->WatchDrain(id, low);
+  return c.Undefined();
 }
 
-Napi::Value NativeIo::Shutdown(const Napi::CallbackInfo& info) {
+napi_value NativeIo::Shutdown(Call& c) {
+  int32_t id;
+  if (!IdArg(c, 0, &id)) return nullptr;
   IoTable* t = Table();
-  return Napi::Number::New(info.Env(), t == nullptr ? 0 : t->Shutdown(info[0].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(0);
+  if (!CheckKind(c, t, id, kAnyStream, "a stream")) return nullptr;
+  return c.Number(t->Shutdown(id));
 }
 
-Napi::Value NativeIo::Close(const Napi::CallbackInfo& info) {
+// close(id, mode): 0 flush, FIN, close; 1 close now; 2 close with RST
+napi_value NativeIo::Close(Call& c) {
+  int32_t id;
+  int32_t mode;
+  if (!IdArg(c, 0, &id) || !c.Int(1, "mode", 0, 2, &mode)) return nullptr;
   IoTable* t = Table();
-  if (t != nullptr) t->Close(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
+  if (t == nullptr) return c.Undefined();
+  if (!CheckKind(c, t, id, kAnyStream, "a stream (close a UDP socket with udpClose)")) return nullptr;
+  t->Close(id, mode);
+  return c.Undefined();
 }
 
-Napi::Value NativeIo::SetReading(const Napi::CallbackInfo& info) {
+// setReading(id, on): streams and UDP sockets alike
+napi_value NativeIo::SetReading(Call& c) {
+  int32_t id;
+  bool on;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "on", &on)) return nullptr;
   IoTable* t = Table();
-  if (t != nullptr) t->SetReading(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean().Value());
-  return info.Env().Undefined();
+  if (t != nullptr) t->SetReading(id, on);
+  return c.Undefined();
 }
 
 }  // namespace aloop

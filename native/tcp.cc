@@ -1,6 +1,7 @@
 // TCP on uv_tcp_t: connect, bind and listen, options, addresses (UDP sockets' too). Accepting is
 // listen.cc's; reading, writing and closing are the stream code's (stream.cc); the plan is in io.h.
 #include <cstring>
+#include <string>
 
 #include "io.h"
 #include "loop.h"
@@ -84,49 +85,71 @@ Napi::Value IoTable::Address(Napi::Env env, int32_t id, bool peer) {
 // --- the JS methods ------------------------------------------------------------------------------
 
 // connect(host, family, port, localHost | null, localPort, noDelay) → id or a libuv error
-Napi::Value NativeIo::Connect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value NativeIo::Connect(Call& c) {
+  std::string host;
+  std::string local;
+  bool has_local;
+  int32_t family;
+  int32_t port;
+  int32_t local_port;
+  bool nodelay;
+  if (!c.String(0, "host", &host) || !FamilyArg(c, 1, &family) || !PortArg(c, 2, "port", &port) ||
+      !c.StringOrNull(3, "localHost", &local, &has_local) || !PortArg(c, 4, "localPort", &local_port) ||
+      !c.Bool(5, "noDelay", &nodelay)) {
+    return nullptr;
+  }
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, UV_EBADF);
-  const std::string host = info[0].As<Napi::String>().Utf8Value();
-  const bool has_local = info[3].IsString();
-  const std::string local = has_local ? info[3].As<Napi::String>().Utf8Value() : std::string();
-  return Napi::Number::New(env, t->Connect(host.c_str(), info[1].As<Napi::Number>().Int32Value(),
-                                           info[2].As<Napi::Number>().Int32Value(), has_local ? local.c_str() : nullptr,
-                                           info[4].As<Napi::Number>().Int32Value(), info[5].ToBoolean().Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  return c.Number(t->Connect(host.c_str(), family, port, has_local ? local.c_str() : nullptr, local_port, nodelay));
 }
 
 // listen(host, family, port, backlog, ipv6Only) → id or a libuv error
-Napi::Value NativeIo::Listen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value NativeIo::Listen(Call& c) {
+  std::string host;
+  int32_t family;
+  int32_t port;
+  int32_t backlog;
+  bool ipv6only;
+  if (!c.String(0, "host", &host) || !FamilyArg(c, 1, &family) || !PortArg(c, 2, "port", &port) ||
+      !c.Int(3, "backlog", 0, INT32_MAX, &backlog) || !c.Bool(4, "ipv6Only", &ipv6only)) {
+    return nullptr;
+  }
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, UV_EBADF);
-  const std::string host = info[0].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(env, t->Listen(host.c_str(), info[1].As<Napi::Number>().Int32Value(),
-                                          info[2].As<Napi::Number>().Int32Value(),
-                                          info[3].As<Napi::Number>().Int32Value(), info[4].ToBoolean().Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  return c.Number(t->Listen(host.c_str(), family, port, backlog, ipv6only));
 }
 
-Napi::Value NativeIo::SetNoDelay(const Napi::CallbackInfo& info) {
+napi_value NativeIo::SetNoDelay(Call& c) {
+  int32_t id;
+  bool on;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "on", &on)) return nullptr;
   IoTable* t = Table();
-  return Napi::Number::New(info.Env(), t == nullptr ? UV_EBADF
-                                                    : t->SetNoDelay(info[0].As<Napi::Number>().Int32Value(),
-                                                                    info[1].ToBoolean().Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kTcpOnly, "a TCP socket")) return nullptr;
+  return c.Number(t->SetNoDelay(id, on));
 }
 
-Napi::Value NativeIo::SetKeepAlive(const Napi::CallbackInfo& info) {
+// setKeepAlive(id, on, delaySeconds)
+napi_value NativeIo::SetKeepAlive(Call& c) {
+  int32_t id;
+  bool on;
+  int32_t delay;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "on", &on) || !c.Int(2, "delaySeconds", 0, INT32_MAX, &delay)) return nullptr;
   IoTable* t = Table();
-  return Napi::Number::New(info.Env(), t == nullptr ? UV_EBADF
-                                                    : t->SetKeepAlive(info[0].As<Napi::Number>().Int32Value(),
-                                                                      info[1].ToBoolean().Value(),
-                                                                      info[2].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kTcpOnly, "a TCP socket")) return nullptr;
+  return c.Number(t->SetKeepAlive(id, on, delay));
 }
 
-// address(id, peer) → [host, port] or a libuv error
-Napi::Value NativeIo::Address(const Napi::CallbackInfo& info) {
+// address(id, peer) → [host, port] or a libuv error (TCP and UDP sockets)
+napi_value NativeIo::Address(Call& c) {
+  int32_t id;
+  bool peer;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "peer", &peer)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(info.Env(), UV_EBADF);
-  return t->Address(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean().Value());
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kTcpOnly | kUdpOnly, "a TCP or UDP socket (pipeAddress names Unix sockets)")) return nullptr;
+  return t->Address(Napi::Env(c.env()), id, peer);
 }
 
 }  // namespace aloop

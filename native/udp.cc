@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "io.h"
 #include "loop.h"
@@ -184,65 +185,86 @@ void IoTable::UdpClose(int32_t id, bool abort) {
 namespace {
 
 /**
- * A host string of at most INET6_ADDRSTRLEN + a zone into `out`, without allocating; false for
- * anything longer (no IP literal is, so the caller reports UV_EINVAL).
+ * A host string for an IP literal: at most INET6_ADDRSTRLEN + a zone. Longer is no IP literal:
+ * `*fits` false, and the caller reports UV_EINVAL, as libuv does for any other non-literal.
  */
-bool HostArg(const Napi::Value& v, char (&out)[80]) {
-  size_t n = 0;
-  if (napi_get_value_string_utf8(v.Env(), v, out, sizeof(out), &n) != napi_ok) return false;
-  return n + 1 < sizeof(out);
+bool HostArg(Call& c, size_t i, const char* what, std::string* host, bool* fits) {
+  if (!c.String(i, what, host)) return false;
+  *fits = host->size() < 80;
+  return true;
 }
 
 }  // namespace
 
 // udpBind(host, family, port) → id or a libuv error
-Napi::Value NativeIo::UdpBind(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value NativeIo::UdpBind(Call& c) {
+  std::string host;
+  bool fits;
+  int32_t family;
+  int32_t port;
+  if (!HostArg(c, 0, "host", &host, &fits) || !FamilyArg(c, 1, &family) || !PortArg(c, 2, "port", &port)) {
+    return nullptr;
+  }
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, UV_EBADF);
-  char host[80];
-  if (!HostArg(info[0], host)) return Napi::Number::New(env, UV_EINVAL);
-  return Napi::Number::New(env, t->UdpBind(host, info[1].As<Napi::Number>().Int32Value(),
-                                           info[2].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!fits) return c.Number(UV_EINVAL);
+  return c.Number(t->UdpBind(host.c_str(), family, port));
 }
 
 // udpConnect(id, host, port) → 0 or a libuv error
-Napi::Value NativeIo::UdpConnect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value NativeIo::UdpConnect(Call& c) {
+  int32_t id;
+  std::string host;
+  bool fits;
+  int32_t port;
+  if (!IdArg(c, 0, &id) || !HostArg(c, 1, "host", &host, &fits) || !PortArg(c, 2, "port", &port)) return nullptr;
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, UV_EBADF);
-  char host[80];
-  if (!HostArg(info[1], host)) return Napi::Number::New(env, UV_EINVAL);
-  return Napi::Number::New(env, t->UdpConnect(info[0].As<Napi::Number>().Int32Value(), host,
-                                              info[2].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kUdpOnly, "a UDP socket")) return nullptr;
+  if (!fits) return c.Number(UV_EINVAL);
+  return c.Number(t->UdpConnect(id, host.c_str(), port));
 }
 
-Napi::Value NativeIo::UdpSetBroadcast(const Napi::CallbackInfo& info) {
+napi_value NativeIo::UdpSetBroadcast(Call& c) {
+  int32_t id;
+  bool on;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "on", &on)) return nullptr;
   IoTable* t = Table();
-  return Napi::Number::New(info.Env(), t == nullptr ? UV_EBADF
-                                                    : t->UdpSetBroadcast(info[0].As<Napi::Number>().Int32Value(),
-                                                                         info[1].ToBoolean().Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kUdpOnly, "a UDP socket")) return nullptr;
+  return c.Number(t->UdpSetBroadcast(id, on));
 }
 
 // udpSend(id, bytes: Uint8Array, host | null, port) → 0 sent, 1 queued (a SENT event follows), or
 // a libuv error
-Napi::Value NativeIo::UdpSend(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value NativeIo::UdpSend(Call& c) {
+  int32_t id;
+  const uint8_t* data;
+  size_t len;
+  std::string host;
+  bool to;
+  int32_t port;
+  if (!IdArg(c, 0, &id) || !c.Bytes(1, "data", &data, &len) || !c.StringOrNull(2, "host", &host, &to) ||
+      !PortArg(c, 3, "port", &port)) {
+    return nullptr;
+  }
   IoTable* t = Table();
-  if (t == nullptr) return Napi::Number::New(env, UV_EBADF);
-  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
-  char host[80];
-  const bool to = info[2].IsString();
-  if (to && !HostArg(info[2], host)) return Napi::Number::New(env, UV_EINVAL);
-  return Napi::Number::New(env, t->UdpSend(info[0].As<Napi::Number>().Int32Value(), data.Data(), data.ByteLength(),
-                                           to ? host : nullptr, info[3].As<Napi::Number>().Int32Value()));
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!CheckKind(c, t, id, kUdpOnly, "a UDP socket")) return nullptr;
+  if (to && host.size() >= 80) return c.Number(UV_EINVAL);
+  return c.Number(t->UdpSend(id, data, len, to ? host.c_str() : nullptr, port));
 }
 
 // udpClose(id, abort)
-Napi::Value NativeIo::UdpClose(const Napi::CallbackInfo& info) {
+napi_value NativeIo::UdpClose(Call& c) {
+  int32_t id;
+  bool abort;
+  if (!IdArg(c, 0, &id) || !c.Bool(1, "abort", &abort)) return nullptr;
   IoTable* t = Table();
-  if (t != nullptr) t->UdpClose(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean().Value());
-  return info.Env().Undefined();
+  if (t == nullptr) return c.Undefined();
+  if (!CheckKind(c, t, id, kUdpOnly, "a UDP socket (close streams with close)")) return nullptr;
+  t->UdpClose(id, abort);
+  return c.Undefined();
 }
 
 }  // namespace aloop

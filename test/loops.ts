@@ -4,11 +4,16 @@
  * `aio.run` does, failing the test if the loop's exception handler was called unexpectedly.
  * `lc.runVirtual(main)` does the same on a loop of that kind with a virtual clock: for tests
  * whose timers matter but real time does not (sleeps of a test take no real time there).
+ *
+ * Teardown, as uvloop's: after every test on the native loop, each libuv handle the test opened
+ * (the loop's own, sockets, listeners) must be closed, so a loop left open or a transport that
+ * outlives its loop fails the test that leaked it.
  */
-import { describe, test } from 'vitest';
+import { afterEach, beforeEach, describe, test } from 'vitest';
 import * as aio from '../src/index.js';
 import * as native from '../src/native.js';
 import * as testing from '../src/testing.js';
+import { getBinding } from '../src/loops/native/binding.js';
 
 export interface LoopCase {
   /** 'pure' or 'native'. */
@@ -68,9 +73,36 @@ if (native.isAvailable()) LOOPS.push(makeCase('native', () => new native.NativeE
  */
 const nativeMissing = !native.isAvailable() && process.env.ALOOP_FORCE_PURE !== '1' ? native.unavailableReason() : null;
 
+/**
+ * Fails the test if native libuv handles it opened are still open once their close callbacks had
+ * time to run (they run on later turns of Node's loop: wait, boundedly).
+ */
+function checkNativeHandles(): void {
+  const binding = getBinding();
+  let before = 0;
+  beforeEach(() => {
+    before = binding.openHandles();
+  });
+  afterEach(async () => {
+    // Close callbacks need a turn or two of Node's loop; a loaded machine may take longer.
+    for (const end = Date.now() + 5000; binding.openHandles() > before && Date.now() < end; ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const left = binding.openHandles() - before;
+    if (left > 0) {
+      throw new Error(`${left} libuv handle(s) of the native loop left open by this test: close the loop, its transports and servers`);
+    }
+  });
+}
+
 /** Declares `body(lc)` once per loop, each in its own describe block named after the loop. */
 export function eachLoop(body: (lc: LoopCase) => void): void {
-  for (const lc of LOOPS) describe(`[${lc.name} loop]`, () => body(lc));
+  for (const lc of LOOPS) {
+    describe(`[${lc.name} loop]`, () => {
+      if (lc.name === 'native') checkNativeHandles();
+      body(lc);
+    });
+  }
   if (nativeMissing !== null) {
     describe('[native loop]', () => {
       test('the native addon loaded', () => {

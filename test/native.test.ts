@@ -87,6 +87,18 @@ describe('loading the addon', () => {
     }
   });
 
+  test('ALOOP_NATIVE_BUILD=<dir> searches <dir>/Release and <dir>/Debug under the package root instead of build/', () => {
+    let message = '';
+    try {
+      loadBinding({ env: { ALOOP_NATIVE_BUILD: 'no-such-build' } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(`${path.join(root, 'no-such-build', 'Release', 'aloop.node')}: not found`);
+    expect(message).toContain(`${path.join(root, 'no-such-build', 'Debug', 'aloop.node')}: not found`);
+    expect(message).not.toContain(path.join(root, 'build', 'Release'));
+  });
+
   test('ALOOP_FORCE_PURE=1 turns the native loop off with a clear error', () => {
     expect(() => loadBinding({ env: { ALOOP_FORCE_PURE: '1' } })).toThrow(/ALOOP_FORCE_PURE=1/);
   });

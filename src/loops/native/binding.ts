@@ -7,14 +7,26 @@
  * Environment:
  * - `ALOOP_FORCE_PURE=1` — never load the addon (`isAvailable()` is false).
  * - `ALOOP_NATIVE_PATH=/path/to/aloop.node` — load exactly this file.
+ * - `ALOOP_NATIVE_BUILD=build-sanitize` — search `<dir>/Release` and `<dir>/Debug` under the package
+ *   root instead of `build/` (`npm run test:sanitize` loads its AddressSanitizer build this way).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** @internal The native half of one loop (native/loop.h). */
+/**
+ * @internal The native half of one loop (native/loop.h). Its shared arrays are C++'s memory
+ * (native/shared.h), so nothing done to them in JS can free what C++ writes into.
+ */
 export interface NativeLoopHandle {
+  /** Counters and flags, indexed by `S` (shared.ts). */
+  readonly state: Int32Array;
+  /** Timer ops: id >= 0 inserts timer `id` due at opWhen[i]; ~id cancels it. */
+  readonly opIds: Int32Array;
+  readonly opWhen: Float64Array;
+  /** Ids of timers that fell due, in firing order. */
+  readonly due: Int32Array;
   /** Work arrived: run an iteration soon. */
   wake(): void;
   /** End of an iteration JS ran outside a native dispatch: apply `next` (see shared.ts). */
@@ -34,6 +46,12 @@ export interface NativeLoopHandle {
  * Streams (TCP and pipes) share write/close/reading; the rest is per handle kind.
  */
 export interface NativeIoHandle {
+  /** [records ready, more to fetch], see io.ts. */
+  readonly state: Int32Array;
+  /** Event records: 4 ints each (id, kind, a, b). */
+  readonly events: Int32Array;
+  /** Read bytes, reused after every iteration. */
+  readonly arena: Uint8Array;
   /** Starts connecting; the id of the new socket, or a libuv error (< 0). */
   connect(host: string, family: 4 | 6, port: number, localHost: string | null, localPort: number, noDelay: boolean): number;
   /** Binds and listens (accepting nothing until `setAccepting`); the id of the listener, or a libuv error (< 0). */
@@ -79,14 +97,7 @@ export interface NativeIoHandle {
 
 /** @internal What the addon exports. */
 export interface NativeBinding {
-  Loop: new (
-    onIterate: () => void,
-    state: Int32Array,
-    opIds: Int32Array,
-    opWhen: Float64Array,
-    due: Int32Array,
-    virtualStart?: number,
-  ) => NativeLoopHandle;
+  Loop: new (onIterate: () => void, opCapacity: number, dueCapacity: number, virtualStart?: number) => NativeLoopHandle;
   /** The loop clock in seconds (uv_hrtime), shared with the timer wheel. */
   now(): number;
   /** Writes `now()` into `clock[0]`: the same clock without allocating a number per read. */
@@ -94,7 +105,7 @@ export interface NativeBinding {
   readonly clock: Float64Array;
   /** libuv handles of this thread's native loops not yet closed. */
   openHandles(): number;
-  Io: new (loop: NativeLoopHandle, state: Int32Array, events: Int32Array, arena: Uint8Array) => NativeIoHandle;
+  Io: new (loop: NativeLoopHandle, eventCapacity: number, arenaSize: number) => NativeIoHandle;
   /** `[code, message]` of a libuv error number (uv_err_name, uv_strerror). */
   errName(errno: number): [string, string];
 }
@@ -151,7 +162,8 @@ export function loadBinding(options: LoadOptions = {}): NativeBinding {
   const candidates: string[] = [];
   if (explicit) candidates.push(path.resolve(explicit));
   else if (root !== null) {
-    candidates.push(path.join(root, 'build', 'Release', 'aloop.node'), path.join(root, 'build', 'Debug', 'aloop.node'));
+    const build = path.resolve(root, env.ALOOP_NATIVE_BUILD || 'build');
+    candidates.push(path.join(build, 'Release', 'aloop.node'), path.join(build, 'Debug', 'aloop.node'));
   }
   const tried: string[] = [];
   const require = createRequire(import.meta.url);

@@ -46,9 +46,10 @@ export class NativeIo {
   readonly loop: AbstractEventLoop;
   readonly binding: NativeBinding;
   readonly native: NativeIoHandle;
-  readonly #state = new Int32Array(4);
-  readonly #events = new Int32Array(EVENT_CAPACITY * 4);
-  readonly #arena = new Uint8Array(ARENA_SIZE);
+  // C++'s memory (native/shared.h), read from the handle once.
+  readonly #state: Int32Array;
+  readonly #events: Int32Array;
+  readonly #arena: Uint8Array;
   readonly #endpoints = new Map<number, IoEndpoint>();
   /** This chunk's READ_OWNED buffers (indexed by the record's `a`). */
   #owned: Buffer[] = [];
@@ -56,7 +57,10 @@ export class NativeIo {
   constructor(loop: AbstractEventLoop, binding: NativeBinding, native: NativeLoopHandle) {
     this.loop = loop;
     this.binding = binding;
-    this.native = new binding.Io(native, this.#state, this.#events, this.#arena);
+    this.native = new binding.Io(native, EVENT_CAPACITY, ARENA_SIZE);
+    this.#state = this.native.state;
+    this.#events = this.native.events;
+    this.#arena = this.native.arena;
   }
 
   register(id: number, e: IoEndpoint): void {

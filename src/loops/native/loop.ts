@@ -14,7 +14,7 @@
 import type { TimerEntry } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
-import { DUE_CAPACITY, Next, OP_CAPACITY, S } from './shared.js';
+import { DUE_CAPACITY, MAX_TIMERS, Next, OP_CAPACITY, S } from './shared.js';
 import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
 import type {
   CreateConnectionOptions,
@@ -41,10 +41,11 @@ export class NativeEventLoop extends BaseEventLoop {
   readonly #tick: () => void;
   readonly #clock: Float64Array;
   readonly #native: NativeLoopHandle;
-  readonly #state = new Int32Array(S.length);
-  readonly #opIds = new Int32Array(OP_CAPACITY);
-  readonly #opWhen = new Float64Array(OP_CAPACITY);
-  readonly #due = new Int32Array(DUE_CAPACITY);
+  // C++'s memory (shared.ts), read from the handle once.
+  readonly #state: Int32Array;
+  readonly #opIds: Int32Array;
+  readonly #opWhen: Float64Array;
+  readonly #due: Int32Array;
   /** Timer id (slot) → its handle, null when free. */
   #timers: (TimerEntry | null)[] = [];
   /** Free timer ids, reused last-freed first (they stay small, so C++'s table stays small). */
@@ -62,10 +63,15 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#binding = binding;
     this.#tick = binding.tick;
     this.#clock = binding.clock;
-    this.#native =
+    const native =
       _virtualStart === undefined
-        ? new binding.Loop(this.#onIterate, this.#state, this.#opIds, this.#opWhen, this.#due)
-        : new binding.Loop(this.#onIterate, this.#state, this.#opIds, this.#opWhen, this.#due, _virtualStart);
+        ? new binding.Loop(this.#onIterate, OP_CAPACITY, DUE_CAPACITY)
+        : new binding.Loop(this.#onIterate, OP_CAPACITY, DUE_CAPACITY, _virtualStart);
+    this.#native = native;
+    this.#state = native.state;
+    this.#opIds = native.opIds;
+    this.#opWhen = native.opWhen;
+    this.#due = native.due;
   }
 
   /** Seconds of the monotonic clock the timer wheel also reads (libuv's `uv_hrtime`). */
@@ -138,6 +144,8 @@ export class NativeEventLoop extends BaseEventLoop {
       timers[id] = h;
     } else {
       id = timers.length;
+      // The wheel's table is indexed by id (native/timer_wheel.h): 16M live timers at most.
+      if (id >= MAX_TIMERS) throw new RangeError(`the native loop holds at most ${MAX_TIMERS} pending timers`);
       timers.push(h);
     }
     h._id = id;

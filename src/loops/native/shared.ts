@@ -1,6 +1,7 @@
 /**
  * @internal The memory the native loop shares with C++ (mirrors native/shared.h): four typed
- * arrays made here and handed to the addon, which keeps pointers to them.
+ * arrays over memory the addon owns (`new binding.Loop(...)` makes them; JS reads them from the
+ * loop handle), so a transfer or detach in JS can never free what C++ writes into.
  *
  *   state   Int32Array    counters and flags, indexed by `S`
  *   opIds   Int32Array    timer ops: id >= 0 inserts timer `id` due at opWhen[i]; ~id cancels it
@@ -34,3 +35,5 @@ export const Next = {
 export const OP_CAPACITY = 4096;
 /** Due ids handed over per chunk; more than this in one iteration costs one call per chunk. */
 export const DUE_CAPACITY = 16384;
+/** Timer ids are below this (native/shared.h `kMaxTimers`: the wheel's table is indexed by id). */
+export const MAX_TIMERS = 1 << 24;
