@@ -65,7 +65,7 @@ check('new Loop(f, 1.5, 1)', 'RangeError', () => new Loop(onIterate, 1.5, 1));
 check('new Loop(f, 2**31, 1)', 'RangeError', () => new Loop(onIterate, 2 ** 31, 1));
 check('new Loop(f, 1, 1e9)', 'RangeError', () => new Loop(onIterate, 1, 1e9));
 check('new Loop(f, NaN, 1)', 'RangeError', () => new Loop(onIterate, NaN, 1));
-for (const m of ['wake', 'schedule', 'flush', 'more', 'close']) {
+for (const m of ['wake', 'schedule', 'flush', 'more', 'jump', 'close']) {
   for (const [what, self] of [
     ['{}', {}],
     ['Object.create(Loop.prototype)', fake],
@@ -86,6 +86,16 @@ check('a subclass of Loop', 'ok', () => {
   const s = new Sub(onIterate, 1, 1);
   s.wake();
   s.close();
+});
+check("loop.jump('1')", 'TypeError', () => loop.jump('1'));
+check('loop.jump(-1)', 'RangeError', () => loop.jump(-1));
+check('loop.jump(1) on a real-time loop', 'ok', () => loop.jump(1));
+check("new Loop(f, 1, 1, 'x')", 'TypeError', () => new Loop(onIterate, 1, 1, 'x'));
+check('new Loop(f, 1, 1, -1)', 'RangeError', () => new Loop(onIterate, 1, 1, -1));
+check('new Loop(f, 1, 1, 0).jump(Infinity)', 'ok', () => {
+  const v = new Loop(onIterate, 1, 1, 0);
+  v.jump(Infinity);
+  v.close();
 });
 check('loop.schedule()', 'TypeError', () => loop.schedule());
 check("loop.schedule('1')", 'TypeError', () => loop.schedule('1'));
@@ -139,6 +149,7 @@ check('new Io(closed loop, ...)', 'Error', () => {
 // --- Io: every method, wrong `this`, no arguments, junk arguments ---
 const methods = {
   more: [],
+  owned: [],
   write: [0, new Uint8Array(1)],
   queued: [0],
   watchDrain: [0, 0],
@@ -153,6 +164,7 @@ const methods = {
   pipeConnect: ['/nonexistent/aloop.sock'],
   pipeListen: ['/nonexistent/aloop.sock', 1],
   pipeAddress: [0, false],
+  setAccepting: [0, true],
   udpBind: ['127.0.0.1', 4, 0],
   udpConnect: [0, '127.0.0.1', 1],
   udpSetBroadcast: [0, true],
@@ -194,7 +206,7 @@ check('io.close(0, 3)', 'RangeError', () => io.close(0, 3));
 const udp = io.udpBind('127.0.0.1', 4, 0);
 const tcp = io.listen('127.0.0.1', 4, 0, 8, false);
 if (!(udp >= 0 && tcp >= 0)) throw new Error(`setup failed: udp ${udp}, tcp ${tcp}`);
-for (const m of ['write', 'queued', 'watchDrain', 'shutdown', 'close', 'setNoDelay', 'setKeepAlive', 'pipeAddress']) {
+for (const m of ['write', 'queued', 'watchDrain', 'shutdown', 'close', 'setNoDelay', 'setKeepAlive', 'pipeAddress', 'setAccepting']) {
   const args = methods[m].slice();
   args[0] = udp;
   check(`io.${m}(a UDP id)`, 'TypeError', () => io[m](...args));
