@@ -76,6 +76,7 @@ export class NativeEventLoop extends BaseEventLoop {
     }
   };
 
+  /** @internal */
   protected _collectReady(): void {
     // I/O first, then due timers (asyncio's order).
     if (this.#io !== null) this.#io.collect();
@@ -101,6 +102,7 @@ export class NativeEventLoop extends BaseEventLoop {
     state[S.dueCount] = 0;
   }
 
+  /** @internal */
   protected _scheduleNext(): void {
     const next = this._ready.length > 0 ? Next.ready : Next.wait;
     if (next === Next.ready) this._scheduled = true;
@@ -109,10 +111,12 @@ export class NativeEventLoop extends BaseEventLoop {
     else this.#native.schedule(next);
   }
 
+  /** @internal */
   protected _wake(): void {
     this.#native.wake();
   }
 
+  /** @internal */
   protected _addTimer(h: TimerEntry): void {
     const timers = this.#timers;
     let id: number;
@@ -127,6 +131,7 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#op(id, h._when);
   }
 
+  /** @internal */
   _timerHandleCancelled(h: TimerEntry): void {
     const id = h._id;
     if (id < 0 || this.#timers[id] !== h) return; // already fired (its id may be reused)
@@ -175,6 +180,7 @@ export class NativeEventLoop extends BaseEventLoop {
     return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
   }
 
+  /** @internal */
   protected _closeResources(): void {
     this.#native.close();
     const timers = this.#timers;
