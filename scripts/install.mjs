@@ -6,7 +6,7 @@
 // any Python") is saved to build/aloop-build-failed.txt, which `aloop/native` quotes when it is
 // used. node-gyp's output still streams through as it runs.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,7 +67,9 @@ function headline(details) {
 
 function fail(what, details = []) {
   const where = `node ${process.version}, ${process.platform}-${process.arch}`;
-  const summary = `no prebuilt native loop matched (${where}) and ${what}`;
+  const summary = env.npm_config_build_from_source === 'true'
+    ? `the native loop was to be built from source (${where}; --build-from-source or a git checkout) and ${what}`
+    : `no prebuilt native loop matched (${where}) and ${what}`;
   try {
     mkdirSync(path.dirname(marker), { recursive: true });
     const lines = [`${summary} at ${new Date().toISOString()}.`];
@@ -78,9 +80,20 @@ function fail(what, details = []) {
     // The line below is what matters at install; aloop/native still says what it tried.
   }
   const last = headline(details);
-  console.warn(
+  const line =
     `aloop: ${summary}${last ? ` — ${last}` : ''}; the pure-TypeScript loop will be used ('aloop/native' ` +
-      `throws saying why; after installing Python 3, make and a C++17 compiler, \`npm rebuild aloop\` builds it).`,
-  );
+    `throws saying why; after installing Python 3, make and a C++17 compiler, \`npm rebuild aloop\` builds it).\n`;
+  process.stderr.write(line);
+  // npm (7 and later) shows a dependency's install output only when the script fails, and this
+  // one must not fail; so during `npm install` the line also goes to the terminal, if there is one.
+  if (!process.stderr.isTTY && process.env.npm_lifecycle_event === 'install') {
+    try {
+      const tty = openSync('/dev/tty', 'w');
+      writeSync(tty, line);
+      closeSync(tty);
+    } catch {
+      // No terminal (CI, Windows): the line is in npm's log and in aloop/native's error.
+    }
+  }
   process.exitCode = 0;
 }
