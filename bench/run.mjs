@@ -70,7 +70,7 @@ files.sort((a, b) => (rank(a) - rank(b)) || a.localeCompare(b));
 // tax on plain awaits, the network, sync primitives), the fast ones; ~2 minutes here.
 const QUICK = [
   'callsoon', 'timers-1m', 'gather-100k', 'task-step-async-1k', 'task-step-generator-1k', 'await-tax',
-  'echo-protocol-1k-c10', 'echo-streams-1k-c10', 'lock-uncontended', 'queue-pingpong', 'udp-pingpong-100b',
+  'echo-protocol-1k-c10', 'lock-uncontended', 'queue-pingpong', 'udp-pingpong-100b',
 ];
 const set = names.length ? 'rows' : full ? 'full' : 'quick';
 const wanted = (name) => (names.length ? names.includes(name) : full || QUICK.includes(name));

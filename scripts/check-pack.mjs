@@ -59,12 +59,12 @@ check('npm pack', () => {
   const info = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('\n[\n') + 1))[0];
   tarball = path.join(scratch, info.filename);
   const files = info.files.map((f) => f.path);
-  const must = ['LICENSE', 'README.md', 'CHANGELOG.md', 'docs/SPEC.md', 'docs/porting-from-asyncio.md', 'docs/api/README.md',
+  const must = ['LICENSE', 'README.md', 'CHANGELOG.md', 'bench/results/full.svg', 'docs/SPEC.md', 'docs/porting-from-asyncio.md', 'docs/api/README.md',
     'dist/index.js', 'dist/index.d.ts', 'dist/native.js', 'scripts/install.mjs', 'binding.gyp',
     `prebuilds/${process.platform}-${process.arch}/aloop.glibc.node`];
   const missing = must.filter((f) => !files.includes(f));
   if (missing.length) throw new Error(`missing from the tarball: ${missing.join(', ')}`);
-  const unwanted = files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/'));
+  const unwanted = files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || (f.startsWith('bench/') && f !== 'bench/results/full.svg'));
   if (unwanted.length) throw new Error(`should not ship: ${unwanted.slice(0, 5).join(', ')}`);
   return `${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(0)} kB packed`;
 });
