@@ -126,9 +126,13 @@ eachLoop((lc) => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();
       const p = tmpPath('close');
-      const server = await loop.createUnixServer(() => new Collector(), p);
+      const accepted: Collector[] = [];
+      const server = await loop.createUnixServer(() => accepted[accepted.length] = new Collector(), p);
       const clients = await Promise.all([0, 1, 2].map(() => loop.createUnixConnection(() => new Collector(), p)));
-      await aio.sleep(0.01);
+      // A client's connect completes once it is queued on the listener; one not yet accepted
+      // when the listener closes is reset (ECONNRESET), not ended. On a busy machine a timer can
+      // come due before the loop polls the listener, so wait for the accepts, not for a time.
+      while (accepted.filter((c) => c.log[0] === 'made').length < 3) await aio.sleep(0.001);
       server.close();
       expect(server.isServing()).toBe(false);
       expect(server.sockets).toEqual([]);
