@@ -23,7 +23,7 @@ import type {
 // Callback handles. All scheduling methods return one.
 
 /**
- * What the ready queue holds (its members are internal): a Handle, or an object that is its own entry (a Task
+ * What the ready queue holds (internal): a Handle, or an object that is its own entry (a Task
  * schedules its next step by queueing itself, so a step allocates no Handle).
  */
 export interface Runnable {
@@ -37,7 +37,7 @@ export interface Runnable {
 }
 
 /**
- * What the loops' timer structures hold (its members are internal): a TimerHandle, or an object that is its own
+ * What the loops' timer structures hold (internal): a TimerHandle, or an object that is its own
  * timer (the Future of `sleep(delay)`: one object instead of a Future, a TimerHandle and its
  * argument array).
  */
