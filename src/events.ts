@@ -23,13 +23,13 @@ import type {
 // Callback handles. All scheduling methods return one.
 
 /**
- * @internal What the ready queue holds: a Handle, or an object that is its own entry (a Task
+ * What the ready queue holds (internal): a Handle, or an object that is its own entry (a Task
  * schedules its next step by queueing itself, so a step allocates no Handle).
  */
 export interface Runnable {
-  readonly _cancelled: boolean;
-  _run(): void;
-  /**
+  /** @internal */ readonly _cancelled: boolean;
+  /** @internal */ _run(): void;
+  /** @internal
    * The async task whose code this entry resumes, if any (a Reaction): consecutive entries of one
    * task share one microtask drain (see `_yieldToMicrotasks`).
    */
@@ -37,20 +37,20 @@ export interface Runnable {
 }
 
 /**
- * @internal What the loops' timer structures hold: a TimerHandle, or an object that is its own
+ * What the loops' timer structures hold (internal): a TimerHandle, or an object that is its own
  * timer (the Future of `sleep(delay)`: one object instead of a Future, a TimerHandle and its
  * argument array).
  */
 export interface TimerEntry extends Runnable {
-  /** Loop time it is due at. */
+  /** @internal Loop time it is due at. */
   readonly _when: number;
-  /** Scheduling order, the tie-break between equal `when`s (set by the pure loop). */
+  /** @internal Scheduling order, the tie-break between equal `when`s (set by the pure loop). */
   _seq: number;
-  /** Still held by the loop's timer structure. */
+  /** @internal Still held by the loop's timer structure. */
   _scheduled: boolean;
-  /** Slot in the native loop's timer table. */
+  /** @internal Slot in the native loop's timer table. */
   _id: number;
-  /** The loop closed with it pending: forget it (it will never run). */
+  /** @internal The loop closed with it pending: forget it (it will never run). */
   _dropped(): void;
 }
 

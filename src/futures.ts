@@ -19,7 +19,7 @@ export type DoneCallback<T> = (fut: Future<T>) => unknown;
 
 /** What an awaiting async-function task provides to `Future.then` (implemented by Task). */
 export interface AwaitingTask extends ReactingTask {
-  /** The task's code awaits `fut` through `r`. */
+  /** @internal The task's code awaits `fut` through `r`. */
   _await(fut: Future<any>, r: Reaction): void;
 }
 

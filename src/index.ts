@@ -1,6 +1,7 @@
 /**
  * aloop: asyncio for TypeScript. Everything here runs on the pure-TypeScript loop by default;
  * `aloop/native` swaps in the native loop.
+ * @module aloop
  */
 export * from './errors.js';
 export {

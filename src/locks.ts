@@ -490,6 +490,7 @@ export class BoundedSemaphore extends Semaphore {
     this._release();
   }
 
+  /** @internal */
   override _kindName(): string {
     return 'BoundedSemaphore';
   }

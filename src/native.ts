@@ -12,6 +12,7 @@
  * Importing this module never throws; when the addon is not built (or `ALOOP_FORCE_PURE=1`),
  * `isAvailable()` is false and everything else throws one error saying what was tried and how
  * to fix it.
+ * @module aloop/native
  */
 import { BaseDefaultEventLoopPolicy, setEventLoopPolicy } from './events.js';
 import './policy.js';

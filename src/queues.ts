@@ -342,12 +342,15 @@ class CommitPut implements Runnable {
 
 /** A last-in, first-out queue (asyncio.LifoQueue). */
 export class LifoQueue<T = unknown> extends Queue<T> {
+  /** @internal */
   override _get(): T {
     return this._items.pop() as T;
   }
+  /** @internal */
   override _putBack(item: T): void {
     this._items.push(item);
   }
+  /** @internal */
   override _kindName(): string {
     return 'LifoQueue';
   }
@@ -442,18 +445,23 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
       this.#compare(item, a[i]!);
     }
   }
+  /** @internal */
   override _put(item: T): void {
     this.#heap.push(item);
   }
+  /** @internal */
   override _get(): T {
     return this.#heap.pop() as T;
   }
+  /** @internal */
   override _putBack(item: T): void {
     this.#heap.push(item);
   }
+  /** @internal */
   override _size(): number {
     return this.#heap.length;
   }
+  /** @internal */
   override _kindName(): string {
     return 'PriorityQueue';
   }

@@ -18,8 +18,8 @@ import type { Future } from './futures.js';
 
 /** What a Reaction needs of the task whose code made it (implemented by Task). */
 export interface ReactingTask {
-  _state: number;
-  /** Called when the Future is done: resume the task's code with its outcome. */
+  /** @internal */ _state: number;
+  /** @internal Called when the Future is done: resume the task's code with its outcome. */
   _resume(r: Reaction): void;
 }
 

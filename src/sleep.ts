@@ -57,6 +57,7 @@ export class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T,
     super.addDoneCallback(cb);
   }
 
+  /** @internal */
   override _addWaiter(waiter: Runnable): void {
     this.#settleSoon();
     super._addWaiter(waiter);

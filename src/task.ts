@@ -154,6 +154,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     return this._numCancelsRequested;
   }
 
+  /** @internal */
   override _kind(): string {
     return 'Task';
   }

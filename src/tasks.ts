@@ -3,8 +3,10 @@
  * forms (coro.ts), Task and its two drivers (task.ts), sleep, gather, wait/waitFor/asCompleted,
  * shield.
  */
-export { type Coro, type CoroLike, isCoroutine, checkCoroLike } from './coro.js';
-export { Task, createTask, newTask, ensureFuture, currentTask, allTasks } from './task.js';
+export { type Coro, type CoroLike, isCoroutine } from './coro.js';
+/** @internal */ export { checkCoroLike } from './coro.js';
+export { Task, createTask, ensureFuture, currentTask, allTasks } from './task.js';
+/** @internal */ export { newTask } from './task.js';
 export { sleep } from './sleep.js';
 export { gather, type GatherOptions } from './gather.js';
 export {

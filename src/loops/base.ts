@@ -88,15 +88,17 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   // --- what a concrete loop provides ------------------------------------------------------------
 
   abstract time(): number;
-  /** Append I/O callbacks and due timers to the ready queue (phase 1 of an iteration). */
+  /** @internal Append I/O callbacks and due timers to the ready queue (phase 1 of an iteration). */
   protected abstract _collectReady(): void;
-  /** Arrange for `_iterate` to be called: soon if `ready` holds work, else when a timer is due. */
+  /** @internal Arrange for `_iterate` to be called: soon if `ready` holds work, else when a timer is due. */
   protected abstract _scheduleNext(): void;
-  /** Arrange for `_iterate` to be called as soon as possible (work arrived while idle). */
+  /** @internal Arrange for `_iterate` to be called as soon as possible (work arrived while idle). */
   protected abstract _wake(): void;
+  /** @internal */
   protected abstract _addTimer(handle: TimerEntry): void;
+  /** @internal */
   abstract _timerHandleCancelled(handle: TimerEntry): void;
-  /** Free timers and native resources (the loop is not running). */
+  /** @internal Free timers and native resources (the loop is not running). */
   protected abstract _closeResources(): void;
 
   // --- running and stopping ---------------------------------------------------------------------
@@ -247,6 +249,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    * 1. append I/O callbacks and due timers after what is already ready;
    * 2. run exactly the callbacks ready now; what they schedule runs next iteration.
    */
+  /** @internal */
   protected _runOnce(): void {
     this._scheduled = true;
     this._collectReady();
@@ -281,6 +284,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this.#endIteration();
   }
 
+  /** @internal */
   _yieldToMicrotasks(owner: object): void {
     this.#split = true;
     this.#splitOwner = owner;
@@ -343,6 +347,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return h;
   }
 
+  /** @internal */
   _callSoonRunnable(r: Runnable): void {
     this._ready.push(r);
     if (!this._scheduled && this.#running) {
@@ -375,6 +380,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return h;
   }
 
+  /** @internal */
   _callAtEntry(entry: TimerEntry): void {
     if (this.#closed) throw new Error('Event loop is closed');
     this._addTimer(entry);

@@ -20,11 +20,11 @@ import { Future } from '../futures.js';
 import type { AbstractEventLoop } from '../events.js';
 
 export interface WaiterOwner {
-  /** A pending waiter was cancelled or aborted: forget it. */
+  /** @internal A pending waiter was cancelled or aborted: forget it. */
   _dropWaiter(w: Waiter<any>): void;
-  /** A granted waiter was cancelled before its awaiter read the grant: take the grant back. */
+  /** @internal A granted waiter was cancelled before its awaiter read the grant: take the grant back. */
   _revokeWaiter(w: Waiter<any>): void;
-  /** The awaiter read the grant. */
+  /** @internal The awaiter read the grant. */
   _consumeWaiter(w: Waiter<any>): void;
 }
 

@@ -1,8 +1,10 @@
 /**
- * The one place that finds and loads the native addon (`build/Release/aloop.node`, built by
- * `npm install` through node-gyp). Candidates are tried in order; if none loads, the error says
- * what was tried and how to fix it, and only `aloop/native` is affected: the pure loop never
- * loads this module's binary.
+ * The one place that finds and loads the native addon. node-gyp-build picks the file: a local
+ * build (`build/Release`, then `build/Debug`: a clone, or an install that compiled), else the
+ * prebuilt N-API binary shipped in the package (`prebuilds/<platform>-<arch>/`, made by
+ * prebuildify). If none loads, the error says what was tried, the build's own reason when the
+ * install script failed to build (build/aloop-build-failed.txt, written by scripts/install.mjs),
+ * and how to fix it; only `aloop/native` is affected: the pure loop never loads the binary.
  *
  * Environment:
  * - `ALOOP_FORCE_PURE=1` — never load the addon (`isAvailable()` is false).
@@ -116,6 +118,8 @@ export interface LoadOptions {
   path?: string;
   /** Where to read ALOOP_FORCE_PURE and ALOOP_NATIVE_PATH. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** The package directory to search (build/, prebuilds/). @default {@link packageRoot}() */
+  root?: string;
 }
 
 /** The error `aloop/native` throws when the addon cannot be used. */
@@ -149,7 +153,10 @@ const FIX =
   '`npx node-gyp rebuild`); it needs Python 3, make and a C++17 compiler. ' +
   "Or use the pure-TypeScript loop: import from 'aloop' instead of 'aloop/native'.";
 
-/** Loads the addon (no caching); throws {@link NativeUnavailableError} saying what was tried. */
+/** node-gyp-build's loader (CommonJS): the path of the binary it would load from `dir`. */
+type NodeGypBuild = { resolve(dir: string): string };
+
+/** @internal Loads the addon (no caching); throws {@link NativeUnavailableError} saying what was tried. */
 export function loadBinding(options: LoadOptions = {}): NativeBinding {
   const env = options.env ?? process.env;
   if (env.ALOOP_FORCE_PURE === '1') {
@@ -157,21 +164,28 @@ export function loadBinding(options: LoadOptions = {}): NativeBinding {
       'aloop/native: the native loop is disabled by ALOOP_FORCE_PURE=1; unset it to use the native loop.',
     );
   }
-  const explicit = options.path ?? env.ALOOP_NATIVE_PATH;
-  const root = packageRoot();
-  const candidates: string[] = [];
-  if (explicit) candidates.push(path.resolve(explicit));
-  else if (root !== null) {
-    const build = path.resolve(root, env.ALOOP_NATIVE_BUILD || 'build');
-    candidates.push(path.join(build, 'Release', 'aloop.node'), path.join(build, 'Debug', 'aloop.node'));
-  }
-  const tried: string[] = [];
+  const root = options.root ?? packageRoot();
+  // ALOOP_NATIVE_BUILD names another build folder of the package (npm run test:sanitize's).
+  const otherBuild = env.ALOOP_NATIVE_BUILD && root !== null ? path.join(root, env.ALOOP_NATIVE_BUILD, 'Release', 'aloop.node') : undefined;
+  const explicit = options.path ?? env.ALOOP_NATIVE_PATH ?? otherBuild;
   const require = createRequire(import.meta.url);
-  for (const file of candidates) {
-    if (!existsSync(file)) {
-      tried.push(`${file}: not found`);
-      continue;
+  const tried: string[] = [];
+  let file: string | null = null;
+  if (explicit) {
+    file = path.resolve(explicit);
+    if (!existsSync(file)) tried.push(`${file}: not found`);
+  } else if (root !== null) {
+    try {
+      file = (require('node-gyp-build') as NodeGypBuild).resolve(root);
+    } catch (e) {
+      // "No native build was found for platform=linux arch=x64 runtime=node abi=115 ... libc=glibc".
+      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      tried.push(`node-gyp-build in ${root} (build/Release, build/Debug, prebuilds/${process.platform}-${process.arch}): ${why}`);
     }
+  } else {
+    tried.push(`no package.json named "aloop" above ${fileURLToPath(import.meta.url)}`);
+  }
+  if (file !== null && tried.length === 0) {
     try {
       const m = require(file) as Partial<NativeBinding> | null;
       if (m && typeof m.Loop === 'function' && typeof m.tick === 'function' && m.clock instanceof Float64Array) {
@@ -182,11 +196,10 @@ export function loadBinding(options: LoadOptions = {}): NativeBinding {
       tried.push(`${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
   }
-  if (root === null && !explicit) tried.push(`no package.json named "aloop" above ${fileURLToPath(import.meta.url)}`);
   let message = 'aloop/native: the native loop addon could not be loaded.\nTried:\n' + tried.map((t) => `  - ${t}`).join('\n');
   const failed = root !== null ? path.join(root, 'build', 'aloop-build-failed.txt') : null;
   if (failed !== null && existsSync(failed)) {
-    message += `\nThe build failed during npm install: ${readFileSync(failed, 'utf8').trim()}`;
+    message += `\nnpm install tried to build it: ${readFileSync(failed, 'utf8').trim()}`;
   }
   throw new NativeUnavailableError(`${message}\n${FIX}`);
 }
@@ -204,7 +217,7 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   return cached;
 }
 
-/** The addon, loaded once per thread; throws the loader's error when it is not available. */
+/** @internal The addon, loaded once per thread; throws the loader's error when it is not available. */
 export function getBinding(): NativeBinding {
   const r = load();
   if (r.binding === null) throw r.error!;

@@ -90,6 +90,7 @@ export class NativeEventLoop extends BaseEventLoop {
     }
   };
 
+  /** @internal */
   protected _collectReady(): void {
     // I/O first, then due timers (asyncio's order).
     if (this.#io !== null) this.#io.collect();
@@ -124,6 +125,7 @@ export class NativeEventLoop extends BaseEventLoop {
     return this.#native.jump(limit);
   }
 
+  /** @internal */
   protected _scheduleNext(): void {
     const next = this._ready.length > 0 ? Next.ready : Next.wait;
     if (next === Next.ready) this._scheduled = true;
@@ -132,10 +134,12 @@ export class NativeEventLoop extends BaseEventLoop {
     else this.#native.schedule(next);
   }
 
+  /** @internal */
   protected _wake(): void {
     this.#native.wake();
   }
 
+  /** @internal */
   protected _addTimer(h: TimerEntry): void {
     const timers = this.#timers;
     let id: number;
@@ -152,6 +156,7 @@ export class NativeEventLoop extends BaseEventLoop {
     this.#op(id, h._when);
   }
 
+  /** @internal */
   _timerHandleCancelled(h: TimerEntry): void {
     const id = h._id;
     if (id < 0 || this.#timers[id] !== h) return; // already fired (its id may be reused)
@@ -200,6 +205,7 @@ export class NativeEventLoop extends BaseEventLoop {
     return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
   }
 
+  /** @internal */
   protected _closeResources(): void {
     this.#native.close();
     const timers = this.#timers;

@@ -58,15 +58,18 @@ export class PureEventLoop extends BaseEventLoop {
     return performance.now() / 1000;
   }
 
+  /** @internal */
   protected _addTimer(h: TimerEntry): void {
     h._seq = this.#seq++;
     this.#timers.push(h, h._when, h._seq);
   }
 
+  /** @internal */
   _timerHandleCancelled(h: TimerEntry): void {
     if (h._scheduled) this.#cancelledCount++;
   }
 
+  /** @internal */
   protected _collectReady(): void {
     const heap = this.#timers;
     if (heap.length > MIN_SCHEDULED_TIMER_HANDLES && this.#cancelledCount / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
@@ -88,6 +91,7 @@ export class PureEventLoop extends BaseEventLoop {
     }
   }
 
+  /** @internal */
   protected _scheduleNext(): void {
     if (this._ready.length > 0) {
       this._scheduled = true;
@@ -128,10 +132,12 @@ export class PureEventLoop extends BaseEventLoop {
     this.#timeout = setTimeout(this.#onTimeout, Math.min(ms, 0x7fffffff));
   }
 
+  /** @internal */
   protected _wake(): void {
     if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
   }
 
+  /** @internal */
   protected _closeResources(): void {
     this.#closed = true;
     if (this.#immediate !== null) clearImmediate(this.#immediate);
