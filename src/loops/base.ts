@@ -292,9 +292,13 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   // A real clock moves by itself: what foreign work or open sockets there are does not matter to
   // it. A virtual clock (aloop/testing) overrides these four.
+  /** @internal */
   _holdClock(_foreignPromise: boolean): void {}
+  /** @internal */
   _releaseClock(_foreignPromise: boolean): void {}
+  /** @internal */
   _ioOpened(): void {}
+  /** @internal */
   _ioClosed(): void {}
 
   #runTimed(h: Runnable): void {

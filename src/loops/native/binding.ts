@@ -165,13 +165,18 @@ export function loadBinding(options: LoadOptions = {}): NativeBinding {
     );
   }
   const root = options.root ?? packageRoot();
-  // ALOOP_NATIVE_BUILD names another build folder of the package (npm run test:sanitize's).
-  const otherBuild = env.ALOOP_NATIVE_BUILD && root !== null ? path.join(root, env.ALOOP_NATIVE_BUILD, 'Release', 'aloop.node') : undefined;
-  const explicit = options.path ?? env.ALOOP_NATIVE_PATH ?? otherBuild;
+  // ALOOP_NATIVE_BUILD names another build folder of the package (npm run test:sanitize's): its
+  // Release build, else its Debug one.
+  const otherBuilds =
+    env.ALOOP_NATIVE_BUILD && root !== null ? ['Release', 'Debug'].map((d) => path.join(root, env.ALOOP_NATIVE_BUILD!, d, 'aloop.node')) : [];
+  const explicit = options.path ?? env.ALOOP_NATIVE_PATH;
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
   let file: string | null = null;
-  if (explicit) {
+  if (!explicit && otherBuilds.length > 0) {
+    file = otherBuilds.find((f) => existsSync(f)) ?? null;
+    if (file === null) for (const f of otherBuilds) tried.push(`${f}: not found`);
+  } else if (explicit) {
     file = path.resolve(explicit);
     if (!existsSync(file)) tried.push(`${file}: not found`);
   } else if (root !== null) {
