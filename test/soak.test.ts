@@ -54,6 +54,16 @@ function check(r: SoakResult): void {
   expect(r.payloads).toBeGreaterThan(CONNS);
 }
 
+/** Runs the client against `server`, then closes the server. */
+async function soak(server: aio.Server): Promise<SoakResult> {
+  try {
+    return await runClient((server.sockets[0]!.getsockname() as [string, number])[1]);
+  } finally {
+    server.close();
+    await server.waitClosed();
+  }
+}
+
 eachLoop((lc) => {
   test('soak: 1,000 connections, random sizes, protocol echo', async () => {
     const r = await lc.run(async () => {
@@ -62,12 +72,7 @@ eachLoop((lc) => {
         let t: aio.Transport;
         return { connectionMade: (tr: aio.BaseTransport) => void (t = tr as aio.Transport), dataReceived: (d: Buffer) => t.write(d) };
       }, '127.0.0.1', 0, { backlog: 1024 });
-      try {
-        return await runClient((server.sockets[0]!.getsockname() as [string, number])[1]);
-      } finally {
-        server.close();
-        await server.waitClosed();
-      }
+      return soak(server);
     });
     check(r);
   }, 60_000);
@@ -89,12 +94,7 @@ eachLoop((lc) => {
         }
         writer.close();
       }, '127.0.0.1', 0, { backlog: 1024 });
-      try {
-        return await runClient((server.sockets[0]!.getsockname() as [string, number])[1]);
-      } finally {
-        server.close();
-        await server.waitClosed();
-      }
+      return soak(server);
     });
     check(r);
   }, 60_000);
