@@ -109,6 +109,15 @@ export class NativeEventLoop extends BaseEventLoop {
     else this.#native.schedule(next);
   }
 
+  override _timerCount(): number {
+    return this.#timers.length - this.#free.length;
+  }
+
+  /** @internal The addon's libuv handles on this thread not yet closed (introspection). */
+  _handleCount(): number {
+    return this.#binding.openHandles();
+  }
+
   protected _wake(): void {
     this.#native.wake();
   }

@@ -116,6 +116,10 @@ export class PureEventLoop extends BaseEventLoop {
     this.#timeout = setTimeout(this.#onTimeout, Math.min(ms, 0x7fffffff));
   }
 
+  override _timerCount(): number {
+    return this.#timers.length - this.#cancelledCount;
+  }
+
   protected _wake(): void {
     if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
   }
