@@ -143,6 +143,8 @@ class MonitorServer implements Monitor {
     unregisterMonitor(this.#url);
     const server = this.#server!;
     server.close();
+    // Kept-alive connections (a browser's, fetch's pool) would hold waitClosed() open.
+    server.closeClients();
     if (this.#loop.isClosed()) {
       // Closed with its loop: nothing can wait any more; the server closed what it could.
       const f = this.#loop.createFuture<void>();
