@@ -129,7 +129,11 @@ export function loopStats(loop: AbstractEventLoop, probe: LoopProbe | null = nul
   for (const t of liveTasks()) if (t._loop === loop && t._state === 0 && !isHidden(t)) tasks++;
   const node: Record<string, number> = {};
   for (const kind of process.getActiveResourcesInfo()) node[kind] = (node[kind] ?? 0) + 1;
-  const last = probe !== null ? probe.history[probe.history.length - 1] : undefined;
+  const history = probe?.history ?? [];
+  const last = history[history.length - 1];
+  // The latest sample's callSoon may not have run yet: the latest measured one.
+  let soon: number | null = null;
+  for (let i = history.length - 1; i >= 0 && soon === null; i--) soon = history[i]!.callSoonMs;
   const closed = loop.isClosed();
   return {
     id: idOf(loop),
@@ -140,7 +144,7 @@ export function loopStats(loop: AbstractEventLoop, probe: LoopProbe | null = nul
     time: loop.time(),
     iterations: iterationsOf(loop),
     iterationsPerSecond: last?.iterationsPerSecond ?? null,
-    lag: probe === null ? null : { timerMs: last?.timerMs ?? null, callSoonMs: last?.callSoonMs ?? null, history: [...probe.history] },
+    lag: probe === null ? null : { timerMs: last?.timerMs ?? null, callSoonMs: soon, history: [...history] },
     ready: l._readyEntries?.().length ?? 0,
     timers: l._timerCount?.() ?? 0,
     tasks,

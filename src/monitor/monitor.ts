@@ -85,11 +85,14 @@ export function monitor(options: MonitorOptions = {}): Future<Monitor> {
   if (!loopback && token === null) token = randomBytes(18).toString('base64url');
 
   const loop = getRunningLoop();
-  const task = loop.createTask(async () => {
-    const m = new MonitorServer(loop, host, loopback, token, interval);
-    await m.start(port);
-    return m as Monitor;
-  });
+  const task = loop.createTask(
+    async () => {
+      const m = new MonitorServer(loop, host, loopback, token, interval);
+      await m.start(port);
+      return m as Monitor;
+    },
+    { name: 'aloop.monitor start' },
+  );
   hideTask(task);
   return task;
 }
@@ -151,9 +154,12 @@ class MonitorServer implements Monitor {
       f.setResult();
       return (this.#closing = f);
     }
-    const t = this.#loop.createTask(async () => {
-      await server.waitClosed();
-    });
+    const t = this.#loop.createTask(
+      async () => {
+        await server.waitClosed();
+      },
+      { name: 'aloop.monitor close' },
+    );
     hideTask(t);
     return (this.#closing = t);
   }
@@ -169,7 +175,11 @@ class MonitorServer implements Monitor {
   /** One connection: requests in order, kept alive until idle, closed, or the monitor closes. */
   async #serve(reader: StreamReader, writer: StreamWriter): Promise<void> {
     const self = currentTask();
-    if (self !== null) hideTask(self);
+    if (self !== null) {
+      hideTask(self);
+      // Named, for debug mode's slow-callback warnings.
+      self.setName('aloop.monitor connection');
+    }
     let idle = this.#loop.callLater(IDLE_SECONDS, () => writer.close());
     try {
       for (;;) {

@@ -13,6 +13,7 @@ export function monitorPage(nonce: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>aloop monitor</title>
+<link rel="icon" href="data:,">
 <style nonce="${nonce}">
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5em 2em; color: #1d2329; }
   header { display: flex; gap: 1.5em; align-items: baseline; flex-wrap: wrap; border-bottom: 1px solid #ccd; }
@@ -22,6 +23,8 @@ export function monitorPage(nonce: string): string {
   .stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(11em, 1fr)); gap: .3em 1em; margin: .8em 0; }
   .stats div { background: #f3f5f8; padding: .3em .6em; border-radius: 4px; }
   .stats b { display: block; font-size: 1.2em; }
+  .stats div.wide { grid-column: 1 / -1; }
+  .stats div.wide b { font-size: 1em; font-weight: normal; }
   svg { width: 100%; max-width: 720px; height: 130px; background: #fafbfc; border: 1px solid #dde; }
   .legend span { margin-right: 1em; }
   .timer { color: #1565c0; } .soon { color: #e65100; }
@@ -50,7 +53,7 @@ export function monitorPage(nonce: string): string {
 <div class="legend"><span class="timer">— timer lag</span><span class="soon">— callback lag</span><span id="lagmax"></span></div>
 <h2>Tasks <span id="count"></span></h2>
 <ul class="tree" id="tree"></ul>
-<section id="slow" hidden><h2>Slow callbacks (debug mode)</h2><ol id="slowlist"></ol></section>
+<section id="slow" hidden><h2>Slow callbacks (debug mode), newest first</h2><ul id="slowlist"></ul></section>
 <section id="detail" hidden><h2>Call graph of <span id="dname"></span></h2><pre id="graph"></pre></section>
 <script nonce="${nonce}">
 'use strict';
@@ -100,11 +103,13 @@ function renderStats(s) {
     ['slow callbacks', s.slowCallbacks.count],
   ];
   $('stats').replaceChildren(...cells.map(([k, v]) => el('div', { 'data-stat': k }, k, el('b', {}, v))));
-  $('stats').append(el('div', { 'data-stat': 'node resources' }, 'node resources', el('b', {}, handles || '–')));
+  $('stats').append(el('div', { class: 'wide', 'data-stat': 'node resources' }, 'Node resources (the process)', el('b', {}, handles || '–')));
   drawLag(s.lag ? s.lag.history : []);
   const slow = s.slowCallbacks.recent;
   $('slow').hidden = slow.length === 0;
-  $('slowlist').replaceChildren(...slow.map((c) => el('li', {}, c.seconds.toFixed(3) + ' s: ' + c.what)));
+  // Newest first.
+  $('slowlist').replaceChildren(...slow.slice().reverse().map((c) =>
+    el('li', {}, new Date(c.at).toLocaleTimeString() + ' — ' + c.seconds.toFixed(3) + ' s: ' + c.what)));
 }
 
 function drawLag(history) {
