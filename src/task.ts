@@ -26,6 +26,7 @@ import { type Coro, type CoroLike, checkOptions, isCoroutine, isGeneratorFunctio
 import type { Reaction, ReactingTask } from './reaction.js';
 import { noteCreation, tracking } from './introspect/sites.js';
 import { nameGenerator } from './introspect/names.js';
+import { birthTime } from './introspect/birth.js';
 
 let taskCounter = 0;
 /**
@@ -74,9 +75,9 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
   /** @internal */ _abort: AbortController | null = null;
   /**
    * @internal When it was made, in whole milliseconds of `performance.now()` (a small integer,
-   * stored unboxed): the monitor shows tasks' ages.
+   * stored unboxed; see birth.ts): the monitor shows tasks' ages.
    */
-  _born: number;
+  _born = 0;
 
   constructor(coro: Coro<T> | (() => unknown), options?: { loop?: AbstractEventLoop; name?: string }) {
     super(options);
@@ -88,7 +89,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     else throw new TypeError(`coro must be a coroutine or a function returning one, not ${describe(coro)}`);
     const name = options?.name;
     this._name = name === undefined ? ++taskCounter : String(name);
-    this._born = Math.floor(performance.now());
+    this._born = birthTime(this._loop);
     if (tracking) noteCreation(this, Task);
     linkLive(this);
     this._loop._callSoonRunnable(this);

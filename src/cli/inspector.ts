@@ -31,6 +31,11 @@ export class ReachError extends Error {
 const PROBE_SECONDS = 2;
 /** How long the inspector may take to open after the signal, in seconds. */
 const OPEN_SECONDS = 5;
+/**
+ * How long the process may take to evaluate the hook, in seconds: its main thread runs it, so a
+ * thread busy in a long synchronous stretch, or paused in a debugger, answers late or never.
+ */
+const EVAL_SECONDS = 10;
 
 const EXPRESSION = `(() => {
   const hook = globalThis[Symbol.for('aloop.introspect')];
@@ -64,7 +69,16 @@ export async function snapshotOfPid(pid: number, log: (line: string) => void = (
   }
   const ws = await WebSocketClient.connect(target);
   try {
-    const value = await evaluate(ws, 1, EXPRESSION);
+    let value: unknown;
+    try {
+      value = await timeout(EVAL_SECONDS, () => evaluate(ws, 1, EXPRESSION));
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      throw new ReachError(
+        `process ${pid} did not answer in ${EVAL_SECONDS} s: its main thread is busy (a long synchronous stretch: ` +
+          'its loop is blocked) or paused in a debugger',
+      );
+    }
     if (typeof value !== 'string') throw new ReachError(`process ${pid}: the inspector returned no snapshot`);
     const snap = JSON.parse(value) as ProcessSnapshot & { noAloop?: boolean };
     if (snap.pid !== pid) throw new ReachError(`the inspector found belongs to process ${snap.pid}, not ${pid}`);
@@ -74,11 +88,13 @@ export async function snapshotOfPid(pid: number, log: (line: string) => void = (
     if (opened) {
       // Close the inspector we opened, once this connection is gone (inspector.close() waits
       // for its connections): leaving a debugging port open is not ours to decide.
-      await evaluate(
-        ws,
-        2,
-        `(() => { const i = process.getBuiltinModule?.('node:inspector') ?? require('node:inspector');
-          setTimeout(() => i.close(), 200).unref?.(); return true; })()`,
+      await timeout(EVAL_SECONDS, () =>
+        evaluate(
+          ws,
+          2,
+          `(() => { const i = process.getBuiltinModule?.('node:inspector') ?? require('node:inspector');
+            setTimeout(() => i.close(), 200).unref?.(); return true; })()`,
+        ),
       ).catch(() => undefined);
     }
     ws.close();
