@@ -5,7 +5,8 @@
  * children and the command run the built package (dist/), as users do; `npm test` builds it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -201,6 +202,41 @@ eachLoop((lc) => {
         });
       } finally {
         blocker.close();
+      }
+    });
+
+    test('a blocked loop: the task stuck in a synchronous stretch is running, at its line', async () => {
+      checkBuilt();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'aloop-ps-'));
+      const file = path.join(dir, 'stuck.mjs');
+      writeFileSync(
+        file,
+        [
+          `import * as aio from ${JSON.stringify(distIndex)};`,
+          `import { NativeEventLoop } from ${JSON.stringify(distNative)};`,
+          `const loopFactory = ${lc.name === 'native'} ? () => new NativeEventLoop() : undefined;`,
+          'await aio.run(async function main() {',
+          '  await aio.createTask(function* spinner() {',
+          '    yield* aio.sleep(0);',
+          '    console.log(JSON.stringify({ pid: process.pid, monitor: null }));',
+          '    for (;;);', // line 8
+          '  }, { name: "stuck" });',
+          '}, { loopFactory });',
+        ].join('\n'),
+      );
+      try {
+        await withChild(`await import(${JSON.stringify(pathToFileURL(file).href)});`, ['--inspect-port=0'], async (c) => {
+          const r = await aloop(['ps', String(c.pid), '--json']);
+          expect(r.code).toBe(0);
+          const snap = JSON.parse(r.stdout) as ProcessSnapshot;
+          const stuck = snap.tasks.find((t) => t.name === 'stuck')!;
+          expect(stuck.state).toBe('running');
+          expect(stuck.callStack[0]).toMatchObject({ name: 'spinner', kind: 'generator', fileName: file, lineNumber: 8 });
+          const t = await aloop(['pstree', String(c.pid)]);
+          expect(t.stdout).toContain(`        └── (T) stuck\n            └──  spinner ${file}:8`);
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 

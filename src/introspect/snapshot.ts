@@ -13,7 +13,7 @@ import { Task, currentTask, liveTasks } from '../task.js';
 import { Reaction } from '../reaction.js';
 import { AwaitGraph, type AwaitInfo, coroForm, coroName, describeAwait, directAwaits } from './awaits.js';
 import { type FrameCallGraphEntry, parseStack, taskFrames } from './frames.js';
-import { creationSiteOf } from './sites.js';
+import { creationSiteOf, stackAbove } from './sites.js';
 import { idOf } from './ids.js';
 import { type LoopProbe, type LoopStats, loopStats } from './stats.js';
 import { suspendedStack } from '../graph.js';
@@ -90,10 +90,23 @@ export function taskInfos(loops?: readonly AbstractEventLoop[]): TaskInfo[] {
       coro: coroName(t),
       awaits: awaits.map((f) => describeAwait(f, t._loop)),
       awaitedBy: graph.awaitedBy(t).filter((w) => !isHidden(w)).map(idOf),
-      callStack: suspendedStack(t),
+      callStack: current ? (runningStack() ?? suspendedStack(t)) : suspendedStack(t),
       createdAt: site === null ? null : taskFrames(parseStack(site)),
     };
   });
+}
+
+/**
+ * The frames of the task running now, when the snapshot is taken in the middle of its step: the
+ * inspector evaluates the hook by interrupting the main thread, so a task stuck in a long
+ * synchronous stretch (a blocked loop) shows where it is.
+ */
+function runningStack(): FrameCallGraphEntry[] | null {
+  const frames = taskFrames(parseStack(stackAbove(runningStack, 200)));
+  // Above the task's frames: the code the inspector evaluated (no file) and the builtins this
+  // module called (Array.map): none of them the task's.
+  const first = frames.findIndex((f) => f.fileName !== null && f.fileName !== '<anonymous>');
+  return first < 0 ? null : frames.slice(first);
 }
 
 /** The tasks that have an entry in their loop's ready queue: a step, or a resumption. */
