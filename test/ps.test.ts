@@ -16,6 +16,9 @@ import { CycleError, psTable, psTree } from '../src/cli/render.js';
 import type { ProcessSnapshot, TaskInfo } from '../src/index.js';
 import { eachLoop } from './loops.js';
 
+/** Child processes and a command each: generous on a loaded machine. */
+const SLOW = 90_000;
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'cli.js');
 const distIndex = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
@@ -141,7 +144,7 @@ eachLoop((lc) => {
         while ((listeningPorts(c.pid) ?? []).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         expect(listeningPorts(c.pid)).toEqual([]);
       });
-    });
+    }, SLOW);
 
     test('pstree <pid>: each task under the task awaiting it, the awaiting frames between', async () => {
       checkBuilt();
@@ -157,7 +160,7 @@ eachLoop((lc) => {
         expect(lines.filter((l) => /[├└]── {2}genLeaf$/.test(l)).length).toBe(2);
         expect(lines.length).toBe(4 + 2 * 6);
       });
-    });
+    }, SLOW);
 
     test('ps --json: the snapshot itself', async () => {
       checkBuilt();
@@ -173,7 +176,7 @@ eachLoop((lc) => {
         const group = snap.tasks.find((t) => t.id === a.awaitedBy[0])!;
         expect(group.coro).toBe('taskGroup');
       });
-    });
+    }, SLOW);
 
     test('ps <monitor URL>: over HTTP, no signal', async () => {
       checkBuilt();
@@ -185,7 +188,7 @@ eachLoop((lc) => {
         const t = await aloop(['pstree', c.monitor!]);
         expect(t.stdout.split('\n')[0]).toBe('└── (T) Task-1');
       });
-    });
+    }, SLOW);
 
     test('ps <pid> of a process whose inspector cannot open: its monitor answers', async () => {
       checkBuilt();
@@ -203,7 +206,7 @@ eachLoop((lc) => {
       } finally {
         blocker.close();
       }
-    });
+    }, SLOW);
 
     test('a blocked loop: the task stuck in a synchronous stretch is running, at its line', async () => {
       checkBuilt();
@@ -238,7 +241,7 @@ eachLoop((lc) => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-    });
+    }, SLOW);
 
     test('what it cannot do: a process without aloop, no such process, bad arguments', async () => {
       checkBuilt();
@@ -259,7 +262,7 @@ eachLoop((lc) => {
       const help = await aloop(['--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('usage: aloop ps <pid | monitor URL>');
-    });
+    }, SLOW);
   });
 });
 
