@@ -8,6 +8,7 @@ import { type AbstractEventLoop, type Runnable, getEventLoop, describe } from '.
 import { awaitingTask } from './context.js';
 import { Reaction, type ReactingTask } from './reaction.js';
 import { logger } from './log.js';
+import { noteAwaitSite, tracking } from './introspect/sites.js';
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -262,6 +263,7 @@ class FutureIter<T> implements Iterator<Future<unknown>, T, unknown> {
   next(): IteratorResult<Future<unknown>, T> {
     if (!this.#yielded && this.#fut._state === PENDING) {
       this.#yielded = true;
+      if (tracking) noteAwaitSite(this.#fut, FutureIter.prototype.next);
       return { done: false, value: this.#fut as Future<unknown> };
     }
     return { done: true, value: this.#fut.result() };
@@ -294,7 +296,7 @@ export function setResultUnlessCancelled<T>(fut: Future<T>, result: T): void {
  * work: usually an async function called eagerly (`createTask(f(x))`, `gather(f(1), f(2))`), so
  * debug mode says what goes on and how to make it cancellable.
  */
-class PromiseFuture<T> extends Future<T> {
+export class PromiseFuture<T> extends Future<T> {
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     if (this._loop.getDebug()) {

@@ -7,7 +7,8 @@ import { type AbstractEventLoop, type Runnable, getEventLoop } from './events.js
 import { type CoroLike, checkCoroLike, isCoroutine, isThenable } from './coro.js';
 import { ensureFuture } from './task.js';
 
-class GatheringFuture<T> extends Future<T> {
+/** @internal The Future `gather` returns (the call graph looks through it to the children). */
+export class GatheringFuture<T> extends Future<T> {
   /** @internal */ _children: Future<unknown>[];
   /** @internal */ _cancelRequested = false;
 

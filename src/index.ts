@@ -49,6 +49,24 @@ export {
 export { Timeout, timeout, timeoutAt, type TimeoutBody } from './timeouts.js';
 export { TaskGroup, taskGroup } from './taskgroups.js';
 export { run, Runner, type RunOptions } from './runners.js';
+export {
+  captureCallGraph,
+  formatCallGraph,
+  printCallGraph,
+  futureAddToAwaitedBy,
+  futureDiscardFromAwaitedBy,
+  type FutureCallGraph,
+  type FrameCallGraphEntry,
+  type CallGraphOptions,
+  type PrintCallGraphOptions,
+} from './graph.js';
+export { monitor, type Monitor, type MonitorOptions } from './monitor/monitor.js';
+export type { TaskInfo, ProcessSnapshot } from './introspect/snapshot.js';
+export type { LoopStats, LagSample } from './introspect/stats.js';
+export type { AwaitInfo } from './introspect/awaits.js';
+export type { SlowCallback } from './introspect/slow.js';
+// Installs globalThis[Symbol.for('aloop.introspect')], which `aloop ps` reads through the inspector.
+import './introspect/snapshot.js';
 export { DefaultEventLoopPolicy } from './policy.js';
 export { PureEventLoop } from './loops/pure/loop.js';
 export { BaseEventLoop } from './loops/base.js';

@@ -20,6 +20,8 @@ import { run as runWith, type RunOptions } from './runners.js';
 import type { CoroLike } from './tasks.js';
 import { NativeEventLoop } from './loops/native/loop.js';
 import { getBinding, isAvailable, NativeUnavailableError, unavailableReason } from './loops/native/binding.js';
+// Installs globalThis[Symbol.for('aloop.introspect')], which `aloop ps` reads through the inspector.
+import './introspect/snapshot.js';
 
 export { NativeEventLoop, isAvailable, unavailableReason, NativeUnavailableError };
 

@@ -3,7 +3,8 @@
  */
 import { Future } from './futures.js';
 import { type CoroLike, checkCoroLike } from './coro.js';
-import { ensureFuture } from './task.js';
+import { currentTask, ensureFuture } from './task.js';
+import { futureAddToAwaitedBy, futureDiscardFromAwaitedBy } from './introspect/edges.js';
 
 /**
  * Protects `aw` from cancellation: cancelling the returned Future does not cancel `aw`
@@ -15,7 +16,11 @@ export function shield<T>(aw: CoroLike<T>): Future<T> {
   if (inner.done()) return inner;
   const loop = inner._loop;
   const outer = loop.createFuture<T>();
+  // The call graph: the caller waits for the shielded work (asyncio's shield says so too).
+  const waiter = currentTask(loop);
+  if (waiter !== null) futureAddToAwaitedBy(inner, waiter);
   const innerDone = (f: Future<T>) => {
+    if (waiter !== null) futureDiscardFromAwaitedBy(inner, waiter);
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // retrieved: nobody else will look
       return;
@@ -29,6 +34,7 @@ export function shield<T>(aw: CoroLike<T>): Future<T> {
   };
   inner.addDoneCallback(innerDone);
   outer.addDoneCallback(() => {
+    if (waiter !== null) futureDiscardFromAwaitedBy(inner, waiter);
     if (!inner.done()) inner.removeDoneCallback(innerDone);
   });
   return outer;

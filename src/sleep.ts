@@ -6,6 +6,7 @@ import { Future } from './futures.js';
 import { type AbstractEventLoop, type Runnable, type TimerEntry, getRunningLoop } from './events.js';
 import { checkDelay } from './coro.js';
 import type { Reaction } from './reaction.js';
+import { noteAwaitSite, tracking } from './introspect/sites.js';
 
 /** Shared iterator results: `yield*` reads them and keeps nothing, so no allocation per step. */
 const YIELD_NOTHING: IteratorYieldResult<Future<unknown>> = Object.freeze({ done: false, value: null as unknown as Future<unknown> });
@@ -85,6 +86,7 @@ export class Sleep0<T> extends Future<T> implements Iterator<Future<unknown>, T,
   next(): IteratorResult<Future<unknown>, T> {
     if (this._iteration === Iteration.Fresh) {
       this._iteration = Iteration.Yielded;
+      if (tracking) noteAwaitSite(null, Sleep0.prototype.next); // the task waits on nothing: it is ready
       return YIELD_NOTHING;
     }
     this._iteration = Iteration.Finished;
@@ -112,7 +114,7 @@ function setResultUnlessDone<T>(fut: Future<T>, result: T): void {
  * object per sleep instead of a Future, a TimerHandle and its argument array (~110 bytes less per
  * sleeping task). While pending, `_result` holds the value to resolve with.
  */
-class SleepFuture<T> extends Future<T> implements TimerEntry {
+export class SleepFuture<T> extends Future<T> implements TimerEntry {
   /** @internal */ readonly _when: number;
   /** @internal */ _seq = 0;
   /** @internal */ _scheduled = true;

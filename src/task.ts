@@ -24,6 +24,9 @@ import {
 import { beginDrain, enterStep, leaveStep, notAway, runFirstStep, runningTask } from './context.js';
 import { type Coro, type CoroLike, checkOptions, isCoroutine, isGeneratorFunction, isThenable } from './coro.js';
 import type { Reaction, ReactingTask } from './reaction.js';
+import { noteCreation, tracking } from './introspect/sites.js';
+import { nameGenerator } from './introspect/names.js';
+import { birthTime } from './introspect/birth.js';
 
 let taskCounter = 0;
 /**
@@ -70,15 +73,24 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
   /** @internal */ _prevLive: Task<any> | null = null;
   /** @internal */ _nextLive: Task<any> | null = null;
   /** @internal */ _abort: AbortController | null = null;
+  /**
+   * @internal When it was made, in whole milliseconds of `performance.now()` (a small integer,
+   * stored unboxed; see birth.ts): the monitor shows tasks' ages.
+   */
+  _born = 0;
 
   constructor(coro: Coro<T> | (() => unknown), options?: { loop?: AbstractEventLoop; name?: string }) {
     super(options);
     if (isCoroutine(coro)) this._coro = coro;
-    else if (isGeneratorFunction(coro)) this._coro = coro() as Coro<T>;
-    else if (typeof coro === 'function') this._fn = coro;
+    else if (isGeneratorFunction(coro)) {
+      this._coro = coro() as Coro<T>;
+      this._fn = coro; // its name, for the call graph
+    } else if (typeof coro === 'function') this._fn = coro;
     else throw new TypeError(`coro must be a coroutine or a function returning one, not ${describe(coro)}`);
     const name = options?.name;
     this._name = name === undefined ? ++taskCounter : String(name);
+    this._born = birthTime(this._loop);
+    if (tracking) noteCreation(this, Task);
     linkLive(this);
     this._loop._callSoonRunnable(this);
   }
@@ -98,7 +110,7 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
     this._name = String(name);
   }
 
-  /** The generator coroutine, or the async function, this task runs. */
+  /** The function this task was made from (an async or generator function), else its generator coroutine. */
   getCoro(): Coro<T> | (() => unknown) | null {
     return this._fn ?? this._coro;
   }
@@ -357,6 +369,11 @@ export function allTasks(loop?: AbstractEventLoop): Set<Task<unknown>> {
   return out;
 }
 
+/** @internal Every task not done yet, of every loop of this thread (for introspection). */
+export function* liveTasks(): Generator<Task<unknown>> {
+  for (let t = liveHead; t !== null; t = t._nextLive) yield t;
+}
+
 /** Schedules `coro` as a Task on the running loop. */
 export function createTask<T>(coro: CoroLike<T>, options?: TaskOptions): Task<T> {
   return getRunningLoop().createTask(coro, options);
@@ -381,6 +398,7 @@ export function newTask<T>(loop: AbstractEventLoop, coro: CoroLike<T>, options?:
 export function* awaitFuture<T>(fut: Future<T>): Coro<T> {
   return yield* fut;
 }
+nameGenerator(awaitFuture, 'awaitFuture');
 
 
 

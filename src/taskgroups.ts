@@ -8,6 +8,8 @@ import { CancelledError, ExceptionGroup } from './errors.js';
 import type { Future } from './futures.js';
 import { type AbstractEventLoop, type TaskOptions, getRunningLoop, describe } from './events.js';
 import { type Coro, type CoroLike, Task, currentTask } from './tasks.js';
+import { futureAddToAwaitedBy, futureDiscardFromAwaitedBy } from './introspect/edges.js';
+import { nameGenerator } from './introspect/names.js';
 
 export class TaskGroup {
   #loop: AbstractEventLoop;
@@ -35,6 +37,8 @@ export class TaskGroup {
     else {
       this.#tasks.add(task);
       task.addDoneCallback(this.#onTaskDone);
+      // The call graph: the group's parent waits for it (asyncio's TaskGroup says so too).
+      futureAddToAwaitedBy(task, this.#parent);
     }
     return task;
   }
@@ -61,6 +65,7 @@ export class TaskGroup {
 
   readonly #onTaskDone = (task: Future<unknown>): void => {
     this.#tasks.delete(task as Task<unknown>);
+    futureDiscardFromAwaitedBy(task, this.#parent);
     if (this.#onCompleted !== null && this.#tasks.size === 0 && !this.#onCompleted.done()) this.#onCompleted.setResult();
     if (task.cancelled()) return;
     const exc = task.exception();
@@ -154,3 +159,4 @@ function* groupMain<T>(tg: TaskGroup, body: (tg: TaskGroup) => Coro<T> | Promise
   if (exc !== undefined) throw exc;
   return result as T;
 }
+nameGenerator(groupMain, 'taskGroup');

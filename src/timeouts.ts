@@ -89,8 +89,11 @@ function checkWhen(v: unknown, name: string): void {
 /** The body of a timeout: a CoroLike, or a function given the Timeout that returns one. */
 export type TimeoutBody<T> = CoroLike<T> | ((t: Timeout) => Coro<T> | PromiseLike<T>);
 
-/** A Future that cancels `inner` when cancelled and settles as `map(inner)` decides. */
-class LinkedFuture<T> extends Future<T> {
+/**
+ * @internal A Future that cancels `inner` when cancelled and settles as `map(inner)` decides (the
+ * call graph looks through it to `inner`).
+ */
+export class LinkedFuture<T> extends Future<T> {
   /** @internal */ _inner: Future<unknown> | null = null;
   /** @internal Cancelled by its awaiter: then a cancelled body is not a timeout. */
   _cancelRequested = false;

@@ -7,6 +7,8 @@ import { Future } from './futures.js';
 import { type AbstractEventLoop, type TimerHandle, getRunningLoop, describe } from './events.js';
 import { type Coro, type CoroLike, checkCoroLike, checkOptions, checkTimeout, isCoroutine } from './coro.js';
 import { Task, currentTask, ensureFuture, awaitFuture } from './task.js';
+import { futureAddToAwaitedBy, futureDiscardFromAwaitedBy } from './introspect/edges.js';
+import { nameGenerator } from './introspect/names.js';
 
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
 export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
@@ -76,17 +78,25 @@ function* waitImpl<T>(
   // callbacks, and a timeout of 0 or less, run from the ready queue, never inline, so wait()
   // returns after the loop has gone round once, with whatever is done by then.
   for (const f of fs) f.addDoneCallback(onDone);
+  // The call graph: this task waits for every one of them (asyncio's `_wait` says so too).
+  const self = currentTask();
+  for (const f of fs) futureAddToAwaitedBy(f, self);
   try {
     yield* waiter;
   } finally {
     handle?.cancel();
-    for (const f of fs) f.removeDoneCallback(onDone);
+    for (const f of fs) {
+      f.removeDoneCallback(onDone);
+      futureDiscardFromAwaitedBy(f, self);
+    }
   }
   const done = new Set<Future<T>>();
   const pending = new Set<Future<T>>();
   for (const f of fs) (f.done() ? done : pending).add(f);
   return [done, pending];
 }
+
+nameGenerator(waitImpl, 'wait');
 
 /**
  * Waits for `aw` with a deadline; on timeout cancels it and throws `TimeoutError` (its `cause` the
@@ -162,6 +172,9 @@ function* waitForImpl<T>(aw: CoroLike<T>, timeout: number, loop: AbstractEventLo
     h.cancel();
   }
 }
+
+nameGenerator(waitForImpl, 'waitFor');
+nameGenerator(waitForExpired, 'waitFor');
 
 export interface AsCompletedOptions {
   /** Seconds until the remaining iterations throw TimeoutError. @default null */

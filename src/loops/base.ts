@@ -25,6 +25,8 @@ import { NotImplementedError } from '../errors.js';
 import { Deque } from '../util/deque.js';
 import { endDrain, runOutsideTasks, setInCallbacks } from '../context.js';
 import { logger } from '../log.js';
+import { noteSlowCallback } from '../introspect/slow.js';
+import { trackSites } from '../introspect/sites.js';
 import { type Executor, type ExecutorFunction, ThreadPoolExecutor } from '../executors.js';
 
 import { SignalHandlers } from './signals.js';
@@ -64,10 +66,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   #running = false;
   #stopping = false;
   #runResolve: (() => void) | null = null;
-  #debug = process.env.ALOOP_DEBUG === '1';
+  #debug = debugFromEnv();
   #exceptionHandler: ExceptionHandler | null = null;
   #taskFactory: TaskFactory | null = null;
   slowCallbackDuration = 0.1;
+  /** @internal Iterations run so far (the monitor's iterations per second). */
+  _iterations = 0;
 
   /** @internal Debug mode: the async-function step being timed across a batch split. */
   #timedStep: Runnable | null = null;
@@ -252,6 +256,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */
   protected _runOnce(): void {
     this._scheduled = true;
+    this._iterations++;
     this._collectReady();
     this.#ntodo = this._ready.length;
     this._runBatch();
@@ -316,7 +321,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   #warnIfSlow(h: Runnable, t0: number): void {
     const dt = (performance.now() - t0) / 1000;
     if (dt >= this.slowCallbackDuration) {
-      logger.warning(`Executing ${h} took ${dt.toFixed(3)} seconds`);
+      const what = String(h);
+      logger.warning(`Executing ${what} took ${dt.toFixed(3)} seconds`);
+      noteSlowCallback(this, what, dt);
     }
   }
 
@@ -514,11 +521,33 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   setDebug(enabled: boolean): void {
     this.#debug = !!enabled;
+    if (this.#debug) trackSites();
+  }
+
+  // --- introspection (the monitor, `aloop ps`) --------------------------------------------------
+
+  /** @internal The entries of the ready queue, in order (a copy). */
+  _readyEntries(): Runnable[] {
+    const ready = this._ready;
+    const out = new Array<Runnable>(ready.length);
+    for (let i = 0; i < out.length; i++) out[i] = ready.at(i)!;
+    return out;
+  }
+
+  /** @internal Timers scheduled and not cancelled (the concrete loop knows). */
+  _timerCount(): number {
+    return 0;
   }
 
   toString(): string {
     return `<${this.constructor.name} running=${this.#running} closed=${this.#closed} debug=${this.#debug}>`;
   }
+}
+
+function debugFromEnv(): boolean {
+  const on = process.env.ALOOP_DEBUG === '1';
+  if (on) trackSites();
+  return on;
 }
 
 function restArgs(a: IArguments, from: number): unknown[] {

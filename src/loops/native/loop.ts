@@ -135,6 +135,16 @@ export class NativeEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
+  override _timerCount(): number {
+    return this.#timers.length - this.#free.length;
+  }
+
+  /** @internal The addon's libuv handles on this thread not yet closed (introspection). */
+  _handleCount(): number {
+    return this.#binding.openHandles();
+  }
+
+  /** @internal */
   protected _wake(): void {
     this.#native.wake();
   }

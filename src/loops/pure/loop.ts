@@ -133,6 +133,11 @@ export class PureEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
+  override _timerCount(): number {
+    return this.#timers.length - this.#cancelledCount;
+  }
+
+  /** @internal */
   protected _wake(): void {
     if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
   }
