@@ -35,7 +35,10 @@ beforeAll(async () => {
   }
   // A fresh profile directory each run (launchPersistentContext passes it as --user-data-dir).
   profile = mkdtempSync(path.join(os.tmpdir(), 'aloop-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  // Not the sanitizer's LD_PRELOAD (npm run test:sanitize): it is for Node and our addon, and
+  // Chromium does not start with libasan forced into it.
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, env });
 }, 60_000);
 
 afterAll(async () => {

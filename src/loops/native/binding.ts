@@ -165,10 +165,10 @@ export function loadBinding(options: LoadOptions = {}): NativeBinding {
     );
   }
   const root = options.root ?? packageRoot();
-  // ALOOP_NATIVE_BUILD names another build folder of the package (npm run test:sanitize's): its
-  // Release build, else its Debug one.
+  // ALOOP_NATIVE_BUILD names another build folder (relative to the package, or absolute as npm run
+  // test:sanitize's is): its Release build, else its Debug one.
   const otherBuilds =
-    env.ALOOP_NATIVE_BUILD && root !== null ? ['Release', 'Debug'].map((d) => path.join(root, env.ALOOP_NATIVE_BUILD!, d, 'aloop.node')) : [];
+    env.ALOOP_NATIVE_BUILD && root !== null ? ['Release', 'Debug'].map((d) => path.resolve(root, env.ALOOP_NATIVE_BUILD!, d, 'aloop.node')) : [];
   const explicit = options.path ?? env.ALOOP_NATIVE_PATH;
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
