@@ -75,6 +75,8 @@ IoHandle* IoTable::NewHandle(HandleKind kind, bool listener) {
     case kUdp:
       uv_udp_init(uv_, &h->uv.udp);
       break;
+    case kProcess:
+      break;  // uv_spawn initializes it (process.cc)
   }
   h->uv.handle.data = h;
   h->connect_req.data = h;
@@ -271,6 +273,8 @@ napi_value NativeIo::Define(napi_env env) {
       MethodProperty<NativeIo, &NativeIo::UdpSetBroadcast>("udpSetBroadcast", "Io.udpSetBroadcast"),
       MethodProperty<NativeIo, &NativeIo::UdpSend>("udpSend", "Io.udpSend"),
       MethodProperty<NativeIo, &NativeIo::UdpClose>("udpClose", "Io.udpClose"),
+      MethodProperty<NativeIo, &NativeIo::Spawn>("spawn", "Io.spawn"),
+      MethodProperty<NativeIo, &NativeIo::ProcessKill>("processKill", "Io.processKill"),
   };
   napi_value cls = nullptr;
   napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Io"),
@@ -367,7 +371,7 @@ IoTable* NativeIo::Table() const {
 }
 
 bool NativeIo::CheckKind(Call& c, IoTable* t, int32_t id, unsigned kinds, const char* expected) {
-  static const char* const kNames[] = {"a TCP socket", "a Unix socket", "a UDP socket"};
+  static const char* const kNames[] = {"a TCP socket", "a Unix socket", "a UDP socket", "a process"};
   const int kind = t->KindOf(id);
   if (kind < 0 || (kinds & (1u << kind)) != 0) return true;
   return c.TypeError("id " + std::to_string(id) + " is " + kNames[kind] + ", not " + expected);

@@ -7,6 +7,7 @@
 //   pipe.cc    Unix domain sockets (uv_pipe_t): connect, listen, addresses
 //   listen.cc  listening sockets of both: our own accept loop (EMFILE, startServing)
 //   udp.cc     UDP (uv_udp_t): bind, connect, send, receive
+//   process.cc child processes (uv_process_t): spawn with the stdio pipes as stream handles, exit, kill
 //
 // One IoTable per loop. Handles are named by ids `slot | generation << 20`: a stale id (its
 // handle closed, the slot reused) matches nothing, so a late call from JS is a no-op.
@@ -56,6 +57,7 @@ enum IoEvent : int32_t {
   kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (below), b = its payload length
   kEvSent = 9,      // UDP: a queued send finished; a = status, b = bytes still queued in sends
   kEvReadOwned = 10,  // a = index into this chunk's `owned()` buffers, b = length
+  kEvExit = 11,       // a child process exited: a = exit status, b = the signal that ended it (0: none)
 };
 
 // A datagram record in the arena, at the offset a kEvDatagram names:
@@ -80,7 +82,7 @@ enum IoSyscall : int32_t {
   kSysSend = 7,
 };
 
-enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2 };
+enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2, kProcess = 3 };
 
 /** One read takes at most this much of the arena (libuv suggests 64 KiB). */
 constexpr size_t kMaxRead = 64 * 1024;
@@ -110,6 +112,7 @@ struct IoHandle {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
     uv_udp_t udp;
+    uv_process_t process;
   } uv;
   IoTable* table;
   int32_t id;
@@ -126,6 +129,7 @@ struct IoHandle {
   bool close_requested = false;
   bool closing = false;    // uv_close called
   bool accepting = false;  // a listener takes connections off its backlog (listen.cc)
+  bool exited = false;     // a child process: its exit callback ran (process.cc)
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
@@ -196,6 +200,17 @@ class IoTable {
   /** Stops receiving; closes once the queued sends are out, or at once (abort). */
   void UdpClose(int32_t id, bool abort);
 
+  // Child processes (process.cc).
+  /**
+   * Spawns `file` with `args` (argv, argv[0] included) and `env` (null: this process's); `stdio`
+   * as SpawnStdio in src/loops/subprocess-args.ts. Returns 0 with `ids` = [process, stdin,
+   * stdout, stderr] (-1 where not a pipe) and `*pid`, or a libuv error with nothing left open.
+   */
+  int32_t Spawn(const char* file, char** args, char** env, const char* cwd, const int32_t stdio[3], int32_t ids[4],
+                int32_t* pid);
+  /** uv_process_kill; UV_ESRCH once the child has exited. */
+  int32_t ProcessKill(int32_t id, int signum);
+
   LoopCore* core;
 
  private:
@@ -241,6 +256,9 @@ class IoTable {
   static void OnUdpAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRecv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
   static void OnSend(uv_udp_send_t* req, int status);
+  static void OnExit(uv_process_t* process, int64_t exit_status, int term_signal);
+  /** A new pipe handle over `fd` (this process's end of a socketpair), connected; its id or an error. */
+  int32_t OpenPipe(int fd, bool readable);
   /** No read buffer could be had: stop reading until AfterIteration. */
   void Starve(IoHandle* h);
 
@@ -318,6 +336,9 @@ class NativeIo {
   napi_value UdpSetBroadcast(Call& c);
   napi_value UdpSend(Call& c);
   napi_value UdpClose(Call& c);
+  // process.cc
+  napi_value Spawn(Call& c);
+  napi_value ProcessKill(Call& c);
 
   napi_env env_ = nullptr;
   /** Keeps the loop's JS object (and so `loop_`) alive as long as this one. */
@@ -330,6 +351,7 @@ constexpr unsigned kAnyStream = (1u << kTcp) | (1u << kPipe);
 constexpr unsigned kTcpOnly = 1u << kTcp;
 constexpr unsigned kPipeOnly = 1u << kPipe;
 constexpr unsigned kUdpOnly = 1u << kUdp;
+constexpr unsigned kProcessOnly = 1u << kProcess;
 
 /** An id argument: any int32 (ids of closed handles are harmless). */
 inline bool IdArg(Call& c, size_t i, int32_t* id) { return c.Int(i, "id", INT32_MIN, INT32_MAX, id); }

@@ -88,7 +88,7 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 
 void IoTable::SetReading(int32_t id, bool on) {
   IoHandle* h = Get(id);
-  if (h == nullptr) return;
+  if (h == nullptr || h->kind == kProcess) return;
   h->js_reading = on;
   UpdateReading(h);
 }

@@ -6,7 +6,7 @@
 import type { Future } from './futures.js';
 import type { Task, CoroLike } from './tasks.js';
 import type { Executor, ExecutorFunction } from './executors.js';
-import type { DatagramProtocol, StreamProtocol } from './protocols.js';
+import type { DatagramProtocol, StreamProtocol, SubprocessProtocol } from './protocols.js';
 import type {
   AddrInfo,
   CreateConnectionOptions,
@@ -16,6 +16,8 @@ import type {
   DatagramTransport,
   GetaddrinfoOptions,
   Server,
+  SubprocessOptions,
+  SubprocessTransport,
   Transport,
 } from './transports.js';
 
@@ -219,6 +221,19 @@ export interface AbstractEventLoop {
   getaddrinfo(host: string | null, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]>;
   /** Reverse-resolves `[host, port]` to `[hostname, service]` (`NI_NUMERICHOST`, `NI_NUMERICSERV`). */
   getnameinfo(sockaddr: [host: string, port: number], flags?: number): Future<[host: string, service: string]>;
+
+  // Child processes. Each returns a Future of `[transport, protocol]`, done once the child runs,
+  // its pipes are connected and `connectionMade` has run; spawn errors reject it with Node's
+  // error (`code` 'ENOENT', `errno`, `syscall` 'spawn <program>', `path`).
+  /** Runs `program` with `args` (no shell). */
+  subprocessExec<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    program: string,
+    args?: readonly string[],
+    options?: SubprocessOptions,
+  ): Future<[SubprocessTransport, P]>;
+  /** Runs `cmd` with `/bin/sh -c`. */
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, options?: SubprocessOptions): Future<[SubprocessTransport, P]>;
 
   // File descriptors (the native loop; the pure loop throws NotImplementedError).
   addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;

@@ -84,6 +84,16 @@ export {
   type StreamOptions,
 } from './streams.js';
 export {
+  createSubprocessExec,
+  createSubprocessShell,
+  Process,
+  SubprocessStreamProtocol,
+  PIPE,
+  STDOUT,
+  DEVNULL,
+  type CreateSubprocessOptions,
+} from './subprocess.js';
+export {
   type Address,
   type BytesLike,
   type BaseTransport,
@@ -93,6 +103,9 @@ export {
   type DatagramTransport,
   type Server,
   type ServerSocket,
+  type SubprocessTransport,
+  type SubprocessOptions,
+  type StdioOption,
   type ProtocolFactory,
   type CreateConnectionOptions,
   type CreateServerOptions,
@@ -113,6 +126,7 @@ export {
   type BufferedProtocol,
   type DatagramProtocol,
   type StreamProtocol,
+  type SubprocessProtocol,
   isBufferedProtocol,
 } from './protocols.js';
 export { ThreadPoolExecutor, type Executor, type ExecutorFunction } from './executors.js';

@@ -6,7 +6,7 @@
  * Callback order for a stream connection: `connectionMade` → `dataReceived`* → `eofReceived`? →
  * `connectionLost`, each called from the loop (through `callSoon`), never from inside a Node event.
  */
-import type { BaseTransport, DatagramTransport, Transport } from './transports.js';
+import type { BaseTransport, DatagramTransport, SubprocessTransport, Transport } from './transports.js';
 import type { Address } from './transports.js';
 
 /** What every protocol may implement. */
@@ -59,6 +59,22 @@ export interface DatagramProtocol extends BaseProtocol {
   datagramReceived?(data: Buffer, addr: Address): void;
   /** A send or receive failed (ICMP errors and the like); the endpoint stays open. */
   errorReceived?(exc: Error): void;
+}
+
+/**
+ * What a child process's transport calls (asyncio's `SubprocessProtocol`). Order: `connectionMade`
+ * (the pipes are connected) → `pipeDataReceived`* and `pipeConnectionLost` once per pipe, and
+ * `processExited` once the child exits (in whatever order those happen) → `connectionLost(null)`
+ * once the child has exited and every pipe is closed.
+ */
+export interface SubprocessProtocol extends BaseProtocol {
+  connectionMade?(transport: SubprocessTransport): void;
+  /** The child wrote `data` to its stdout (`fd` 1) or stderr (`fd` 2). */
+  pipeDataReceived?(fd: number, data: Buffer): void;
+  /** The pipe of the child's `fd` (0, 1 or 2) closed; `exc` is its error, or null. */
+  pipeConnectionLost?(fd: number, exc: Error | null): void;
+  /** The child exited (`transport.getReturncode()` tells how). */
+  processExited?(): void;
 }
 
 /** True when `p` is a BufferedProtocol (it has `getBuffer`). */

@@ -22,7 +22,8 @@ export const DEFAULT_LIMIT = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 const NEWLINE = Buffer.from('\n');
 
-function checkLimit(limit: unknown): number {
+/** @internal A StreamReader limit: a positive number. */
+export function checkLimit(limit: unknown): number {
   if (typeof limit !== 'number') throw new TypeError(`limit must be a number, not ${describe(limit)}`);
   if (!(limit > 0) || !Number.isFinite(limit)) throw new RangeError(`limit must be a positive number, not ${limit}`);
   return limit;

@@ -73,6 +73,33 @@ export interface WriteTransport extends BaseTransport {
 /** A bidirectional stream transport (TCP, Unix socket). */
 export interface Transport extends ReadTransport, WriteTransport {}
 
+/**
+ * A child process and its pipes (asyncio's `SubprocessTransport`), made by
+ * `loop.subprocessExec`/`subprocessShell`.
+ */
+export interface SubprocessTransport extends BaseTransport {
+  /** The child's process id. */
+  getPid(): number;
+  /** The exit status once the child has exited (minus the signal number if a signal ended it), else null. */
+  getReturncode(): number | null;
+  /**
+   * The transport of the pipe to the child's `fd` (0: a {@link WriteTransport}; 1, 2: a
+   * {@link ReadTransport}), or null when that fd is not a pipe.
+   */
+  getPipeTransport(fd: number): Transport | null;
+  /**
+   * Sends signal `sig` (a name such as `'SIGUSR1'`, or a number) to the child. Throws an error with
+   * `code` 'ESRCH' (asyncio's ProcessLookupError) once the transport has finished.
+   */
+  sendSignal(sig: string | number): void;
+  /** `sendSignal('SIGTERM')`. */
+  terminate(): void;
+  /** `sendSignal('SIGKILL')`. */
+  kill(): void;
+  /** Closes the pipes; a child still running is killed (SIGKILL) and reaped. */
+  close(): void;
+}
+
 /** A datagram (UDP) transport. */
 export interface DatagramTransport extends BaseTransport {
   /**
@@ -169,6 +196,27 @@ export interface CreateDatagramEndpointOptions {
   family?: 0 | 4 | 6;
   /** SO_BROADCAST. @default false */
   allowBroadcast?: boolean;
+}
+
+/**
+ * Where a child's stdin, stdout or stderr goes: `PIPE` (-1, a pipe to this process), `DEVNULL`
+ * (-3, /dev/null), `STDOUT` (-2, stderr only: wherever stdout goes), a file descriptor of this
+ * process (an integer >= 0), or `'inherit'`/null/undefined (this process's own, as asyncio's None).
+ */
+export type StdioOption = number | 'inherit' | null | undefined;
+
+/** Options of `loop.subprocessExec`/`subprocessShell` (asyncio's Popen keywords). */
+export interface SubprocessOptions {
+  /** @default inherit */
+  stdin?: StdioOption;
+  /** @default inherit */
+  stdout?: StdioOption;
+  /** @default inherit */
+  stderr?: StdioOption;
+  /** The child's working directory. @default this process's */
+  cwd?: string | null;
+  /** The child's whole environment (string values). @default this process's (`process.env`) */
+  env?: Record<string, string> | null;
 }
 
 export interface GetaddrinfoOptions {

@@ -30,7 +30,9 @@ import { trackSites } from '../introspect/sites.js';
 import { type Executor, type ExecutorFunction, ThreadPoolExecutor } from '../executors.js';
 
 import { SignalHandlers } from './signals.js';
-import type { DatagramProtocol, StreamProtocol } from '../protocols.js';
+import type { DatagramProtocol, StreamProtocol, SubprocessProtocol } from '../protocols.js';
+import { type SpawnSpec, checkSubprocessExecArgs, checkSubprocessShellArgs } from './subprocess-args.js';
+import { spawnSubprocess } from './pure/subprocess.js';
 import type {
   AddrInfo,
   CreateConnectionOptions,
@@ -40,6 +42,8 @@ import type {
   DatagramTransport,
   GetaddrinfoOptions,
   Server,
+  SubprocessOptions,
+  SubprocessTransport,
   Transport,
 } from '../transports.js';
 import * as nodenet from './nodenet/index.js';
@@ -450,6 +454,25 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   getnameinfo(sockaddr: [host: string, port: number], flags = 0): Future<[host: string, service: string]> {
     return nodenet.getnameinfo(this, sockaddr, flags);
+  }
+
+  // --- child processes ----------------------------------------------------------------------------
+
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: readonly string[], options?: SubprocessOptions): Future<[SubprocessTransport, P]> {
+    const spec = checkSubprocessExecArgs(protocolFactory, program, args, options);
+    if (this.#closed) throw new Error('Event loop is closed');
+    return this._spawnSubprocess(protocolFactory, spec);
+  }
+
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, options?: SubprocessOptions): Future<[SubprocessTransport, P]> {
+    const spec = checkSubprocessShellArgs(protocolFactory, cmd, options);
+    if (this.#closed) throw new Error('Event loop is closed');
+    return this._spawnSubprocess(protocolFactory, spec);
+  }
+
+  /** @internal Spawns a checked `spec` (node:child_process; a loop with its own processes overrides). */
+  protected _spawnSubprocess<P extends SubprocessProtocol>(protocolFactory: () => P, spec: SpawnSpec): Future<[SubprocessTransport, P]> {
+    return spawnSubprocess(this, protocolFactory, spec);
   }
 
   // --- file descriptors (overridden by loops that poll fds) -------------------------------------

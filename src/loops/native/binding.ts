@@ -91,6 +91,13 @@ export interface NativeIoHandle {
   udpSend(id: number, data: Uint8Array, host: string | null, port: number): number;
   /** Stops receiving, then closes once the queued sends are out, or at once (`abort`). */
   udpClose(id: number, abort: boolean): void;
+  /**
+   * Spawns a child (native/process.cc): `[pid, processId, stdinId, stdoutId, stderrId]` (-1 where
+   * not a pipe), or a libuv error (< 0). stdio codes as `SpawnStdio` (subprocess-args.ts).
+   */
+  spawn(file: string, args: string[], env: string[] | null, cwd: string | null, stdin: number, stdout: number, stderr: number): [number, number, number, number, number] | number;
+  /** Sends signal `signum` to child process `id`; 0 or a libuv error (UV_ESRCH once it has exited). */
+  processKill(id: number, signum: number): number;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
   /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */

@@ -15,7 +15,9 @@ import type { TimerEntry } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, MAX_TIMERS, Next, OP_CAPACITY, S } from './shared.js';
-import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
+import type { DatagramProtocol, StreamProtocol, SubprocessProtocol } from '../../protocols.js';
+import type { SpawnSpec } from '../subprocess-args.js';
+import { spawnSubprocess } from './process.js';
 import type {
   CreateConnectionOptions,
   CreateDatagramEndpointOptions,
@@ -23,6 +25,7 @@ import type {
   CreateUnixServerOptions,
   DatagramTransport,
   Server,
+  SubprocessTransport,
   Transport,
 } from '../../transports.js';
 import type { Future } from '../../futures.js';
@@ -213,6 +216,11 @@ export class NativeEventLoop extends BaseEventLoop {
   override createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
     if (this.isClosed()) throw new Error('Event loop is closed');
     return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
+  }
+
+  /** @internal Child processes on the addon's uv_spawn (native/process.cc), not node:child_process. */
+  protected override _spawnSubprocess<P extends SubprocessProtocol>(protocolFactory: () => P, spec: SpawnSpec): Future<[SubprocessTransport, P]> {
+    return spawnSubprocess(this, this.#getIo, protocolFactory, spec);
   }
 
   /** @internal */
