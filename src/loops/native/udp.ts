@@ -1,6 +1,6 @@
 /**
  * Datagram endpoints of the native loop over the addon's uv_udp_t (native/udp.cc), with the
- * protocol side shared with the node:dgram transport (loops/datagram-transport.ts), so both loops
+ * protocol side shared with the node:dgram transport (loops/io/datagram-transport.ts), so both loops
  * behave alike.
  *
  * Sends go straight down: C++ tries each at once and copies and queues only what the kernel had
@@ -12,11 +12,11 @@ import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { DatagramProtocol } from '../../protocols.js';
-import type { Address, CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
+import type { Address, DatagramTransport } from '../../transports.js';
 import { Deque } from '../../util/deque.js';
-import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
+import { BaseDatagramTransport, type EndpointArgs, resolveEndpoint, startEndpoint } from '../io/datagram-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
-import { holdClock } from '../hold.js';
+import { holdClock } from '../io/hold.js';
 
 /** native/io.h `kDgramHeader`: the sender's address before each datagram's payload. */
 const DGRAM_HEADER = 68;
@@ -195,9 +195,8 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(
   loop: AbstractEventLoop,
   getIo: () => NativeIo,
   protocolFactory: () => P,
-  options?: CreateDatagramEndpointOptions,
+  args: EndpointArgs,
 ): Future<[DatagramTransport, P]> {
-  const args = checkEndpointArgs(protocolFactory, options);
   const io = getIo();
   return loop.createTask(function* () {
     const { local, remote, family } = yield* resolveEndpoint(loop, args);
