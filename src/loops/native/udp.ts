@@ -7,7 +7,6 @@
  * no room for; those report back with a SENT event, which is what the write buffer counts.
  * Received datagrams arrive as records in the shared arena (native/io.h), copied out at once.
  */
-import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
@@ -16,7 +15,7 @@ import type { Address, DatagramTransport } from '../../transports.js';
 import { Deque } from '../../util/deque.js';
 import { BaseDatagramTransport, type EndpointArgs, resolveEndpoint, startEndpoint } from '../io/datagram-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
-import { holdClock } from '../io/hold.js';
+import { lookupHost } from '../io/resolve.js';
 
 /** native/io.h `kDgramHeader`: the sender's address before each datagram's payload. */
 const DGRAM_HEADER = 68;
@@ -124,14 +123,13 @@ export class NativeDatagramTransport extends BaseDatagramTransport implements Io
     const copy = Buffer.from(bytes);
     this.#lookups++;
     this.#lookupBytes += copy.byteLength;
-    const release = holdClock(this._loop);
-    dns.lookup(target[0], { family: this.#family }, (err, address) => {
-      release();
+    lookupHost(this._loop, target[0], this.#family).addDoneCallback((f) => {
       this.#lookups--;
       this.#lookupBytes -= copy.byteLength;
       if (this.#dropped) return;
-      if (err) this._error(err);
-      else this._send(copy, [address, target[1]]);
+      const err = f.exception();
+      if (err != null) this._error(err as Error);
+      else this._send(copy, [f.result()[0]![0], target[1]]);
       this._sent();
       if (this.isClosing() && this.#lookups === 0) this._closeWhenFlushed();
     });
