@@ -203,7 +203,7 @@ class IoTable {
   // Child processes (process.cc).
   /**
    * Spawns `file` with `args` (argv, argv[0] included) and `env` (null: this process's); `stdio`
-   * as SpawnStdio in src/loops/subprocess-args.ts. Returns 0 with `ids` = [process, stdin,
+   * as SpawnStdio in src/loops/io/subprocess.ts. Returns 0 with `ids` = [process, stdin,
    * stdout, stderr] (-1 where not a pipe) and `*pid`, or a libuv error with nothing left open.
    */
   int32_t Spawn(const char* file, char** args, char** env, const char* cwd, const int32_t stdio[3], int32_t ids[4],

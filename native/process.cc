@@ -26,7 +26,7 @@ namespace aloop {
 
 namespace {
 
-/** stdio codes of src/loops/subprocess-args.ts (`SpawnStdio`). */
+/** stdio codes of src/loops/io/subprocess.ts (`SpawnStdio`). */
 constexpr int32_t kStdioPipe = -1;
 constexpr int32_t kStdioStdout = -2;  // stderr only: stdout's pipe
 constexpr int32_t kStdioDevnull = -3;

@@ -12,7 +12,7 @@ import { DEFAULT_LIMIT, StreamReader, StreamReaderProtocol, StreamWriter, checkL
 import type { Coro } from './tasks.js';
 import type { BytesLike, SubprocessOptions, SubprocessTransport } from './transports.js';
 
-export { PIPE, STDOUT, DEVNULL } from './loops/subprocess-args.js';
+export { PIPE, STDOUT, DEVNULL } from './loops/io/subprocess.js';
 
 /** Options of {@link createSubprocessExec}/{@link createSubprocessShell}. */
 export interface CreateSubprocessOptions extends SubprocessOptions {

@@ -93,7 +93,7 @@ export interface NativeIoHandle {
   udpClose(id: number, abort: boolean): void;
   /**
    * Spawns a child (native/process.cc): `[pid, processId, stdinId, stdoutId, stderrId]` (-1 where
-   * not a pipe), or a libuv error (< 0). stdio codes as `SpawnStdio` (subprocess-args.ts).
+   * not a pipe), or a libuv error (< 0). stdio codes as `SpawnStdio` (io/subprocess.ts).
    */
   spawn(file: string, args: string[], env: string[] | null, cwd: string | null, stdin: number, stdout: number, stderr: number): [number, number, number, number, number] | number;
   /** Sends signal `signum` to child process `id`; 0 or a libuv error (UV_ESRCH once it has exited). */

@@ -3,15 +3,15 @@
  * node:child_process underneath. The child's stdio pipes are the table's own pipe handles,
  * under the native stream transport (stream.ts), so reading, backpressure and closing are the
  * sockets' code; the process handle reports the exit as an event record. What the transport does
- * with the protocol is shared with the pure loop (loops/subprocess-transport.ts).
+ * with the protocol is shared with the pure loop (io/subprocess-transport.ts).
  */
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { SubprocessProtocol } from '../../protocols.js';
 import type { SubprocessTransport } from '../../transports.js';
-import type { StreamTransport } from '../stream-transport.js';
-import { type SpawnSpec, envStrings } from '../subprocess-args.js';
-import { BaseSubprocessTransport } from '../subprocess-transport.js';
+import type { StreamTransport } from '../io/stream-transport.js';
+import { type SpawnSpec, envStrings } from '../io/subprocess.js';
+import { BaseSubprocessTransport } from '../io/subprocess-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeStreamTransport } from './stream.js';
 

@@ -1,9 +1,9 @@
 /**
  * Child processes of the pure loop, on `node:child_process`. The pipes are the ChildProcess's
  * stdio sockets (net.Socket over Node's socketpairs) under the same stream transport as TCP
- * (nodenet/socket.ts), so data arrives in order and whole, and a paused protocol pauses the
+ * (pure/socket.ts), so data arrives in order and whole, and a paused protocol pauses the
  * socket. What the transport does with the protocol is shared with the native loop
- * (loops/subprocess-transport.ts).
+ * (io/subprocess-transport.ts).
  *
  * stderr=STDOUT with stdout a pipe: Node has no way to give two stdio slots one new pipe, so the
  * loop makes a connected pair of Unix sockets first (a listener on an abstract address, or a
@@ -19,12 +19,12 @@ import type { Future } from '../../futures.js';
 import type { SubprocessProtocol } from '../../protocols.js';
 import type { SubprocessTransport } from '../../transports.js';
 import type { Coro } from '../../tasks.js';
-import { holdClock } from '../hold.js';
-import { SocketTransport } from '../nodenet/socket.js';
-import { hold } from '../nodenet/resources.js';
-import type { StreamTransport } from '../stream-transport.js';
-import { DEVNULL, PIPE, STDOUT, type SpawnSpec, signalOf } from '../subprocess-args.js';
-import { BaseSubprocessTransport } from '../subprocess-transport.js';
+import { holdClock } from '../io/hold.js';
+import { SocketTransport } from './socket.js';
+import { hold } from './resources.js';
+import type { StreamTransport } from '../io/stream-transport.js';
+import { DEVNULL, PIPE, STDOUT, type SpawnSpec, signalOf } from '../io/subprocess.js';
+import { BaseSubprocessTransport } from '../io/subprocess-transport.js';
 
 class PureSubprocessTransport extends BaseSubprocessTransport {
   readonly #child: ChildProcess;

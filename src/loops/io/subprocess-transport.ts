@@ -13,14 +13,14 @@
  * still running (SIGKILL), which is still reaped. While the child runs it holds a virtual
  * clock (aloop/testing): a child ends by itself, as an executor job does.
  */
-import type { AbstractEventLoop } from '../events.js';
-import type { Future } from '../futures.js';
-import type { Coro } from '../tasks.js';
-import type { Protocol, SubprocessProtocol } from '../protocols.js';
-import type { SubprocessTransport, Transport } from '../transports.js';
+import type { AbstractEventLoop } from '../../events.js';
+import type { Future } from '../../futures.js';
+import type { Coro } from '../../tasks.js';
+import type { Protocol, SubprocessProtocol } from '../../protocols.js';
+import type { SubprocessTransport, Transport } from '../../transports.js';
 import { holdClock } from './hold.js';
 import type { StreamTransport } from './stream-transport.js';
-import { processLookupError, signalNumber } from './subprocess-args.js';
+import { processLookupError, signalNumber } from './subprocess.js';
 
 /** A pipe's protocol: hands its events to the subprocess transport (asyncio's `*SubprocessPipeProto`). */
 class PipeProtocol implements Protocol {

@@ -4,8 +4,8 @@
  * plain description of the spawn ({@link SpawnSpec}) every backend takes as it is.
  */
 import { constants } from 'node:os';
-import { describe } from '../events.js';
-import type { SubprocessOptions } from '../transports.js';
+import { describe } from '../../events.js';
+import type { SubprocessOptions } from '../../transports.js';
 
 /** A pipe between this process and the child (asyncio's `subprocess.PIPE`). */
 export const PIPE = -1;
