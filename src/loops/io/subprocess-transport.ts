@@ -54,6 +54,8 @@ export abstract class BaseSubprocessTransport implements SubprocessTransport {
   #exitWaiters: Future<number>[] = [];
   /** Calls to the protocol made before `connectionMade` ran; null after. */
   #pending: (() => void)[] | null = [];
+  /** Calls scheduled by `#call` that have not run yet. */
+  #queued = 0;
   readonly #pipes = new Map<number, PipeProtocol>();
   #closed = false;
   #finished = false;
@@ -104,15 +106,27 @@ export abstract class BaseSubprocessTransport implements SubprocessTransport {
     }
   }
 
-  /** Calls the protocol on the loop, after `connectionMade`. */
+  /** Calls the protocol on the loop, after `connectionMade`, in order. */
   #call(fn: () => void): void {
-    if (this.#pending !== null) this.#pending.push(fn);
-    else this._loop.callSoon(fn);
+    if (this.#pending !== null) {
+      this.#pending.push(fn);
+      return;
+    }
+    this.#queued++;
+    this._loop.callSoon(() => {
+      this.#queued--;
+      fn();
+    });
   }
 
-  /** @internal */
+  /**
+   * @internal From a pipe's protocol, so inside a loop callback already: the data goes to the
+   * protocol at once unless calls queued before it have yet to run (one loop iteration less per
+   * chunk than asyncio's call_soon, the same order).
+   */
   _pipeDataReceived(fd: number, data: Buffer): void {
-    this.#call(() => this._protocol?.pipeDataReceived?.(fd, data));
+    if (this.#pending === null && this.#queued === 0) this._protocol?.pipeDataReceived?.(fd, data);
+    else this.#call(() => this._protocol?.pipeDataReceived?.(fd, data));
   }
 
   /** @internal */
