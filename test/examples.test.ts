@@ -5,13 +5,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { isAvailable } from '../src/native.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 
-async function example(name: string, env: Record<string, string> = {}, virtual = false): Promise<string> {
+async function example(name: string, env: Record<string, string> = {}, virtual = false, args: string[] = [], native = false): Promise<string> {
   const preload = virtual ? ['--import', path.join(root, 'test', 'fixtures', 'virtual-time-policy.mjs')] : [];
-  const { stdout } = await run(process.execPath, [...preload, path.join(root, 'examples', name)], {
+  if (native) preload.push('--import', path.join(root, 'test', 'fixtures', 'native-policy.mjs'));
+  const { stdout } = await run(process.execPath, [...preload, path.join(root, 'examples', name), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     timeout: 20_000,
@@ -63,3 +65,26 @@ test('asyncq: every produced item is consumed, then consumers are cancelled and 
   expect(got).toEqual(added);
   expect(out).toMatch(/Program completed in [\d.]+ seconds\./);
 });
+
+// The subprocess programs run on both loops (the native one through aloop/native's install();
+// without the addon, test/loops.ts's suites already fail saying why).
+for (const native of isAvailable() ? [false, true] : [false]) {
+  const loop = native ? 'native' : 'pure';
+
+  test(`subprocess-ls (${loop} loop): \`ls -l\` captured, and a failing ls reports its status and stderr`, async () => {
+    const out = await example('subprocess-ls.mjs', {}, false, ['examples'], native);
+    expect(out).toMatch(/\[ls -l 'examples'\] exited with 0\n\[stdout\]\ntotal \d+\n/);
+    expect(out).toMatch(/-rw\S* .* subprocess-ls\.mjs\n/);
+    expect(out).toMatch(/\[ls \/zzz-no-such-dir\] exited with [1-9]\d*\n\[stderr\]\nls: .*zzz-no-such-dir/);
+  });
+
+  test(`subprocess-lines (${loop} loop): each line arrives as the child prints it, 0.1 s apart`, async () => {
+    const out = await example('subprocess-lines.mjs', {}, false, ['5'], native);
+    const times = [...out.matchAll(/^([\d.]+) s: tick (\d)$/gm)].map((m) => Number(m[1]));
+    expect(times).toHaveLength(5);
+    // Spread over the child's 0.4 s of ticking, not delivered together at its exit.
+    expect(times[4]! - times[0]!).toBeGreaterThan(0.3);
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
+    expect(out).toMatch(/child exited with 0 after/);
+  });
+}
