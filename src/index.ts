@@ -87,7 +87,6 @@ export {
   createSubprocessExec,
   createSubprocessShell,
   Process,
-  SubprocessStreamProtocol,
   PIPE,
   STDOUT,
   DEVNULL,

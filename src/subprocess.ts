@@ -23,7 +23,7 @@ export interface CreateSubprocessOptions extends SubprocessOptions {
 /**
  * The protocol behind a {@link Process} (asyncio's `SubprocessStreamProtocol`): feeds the child's
  * stdout and stderr into StreamReaders and gives its stdin a StreamWriter; closes the transport
- * once the child has exited and both readers have reached EOF.
+ * once the child has exited and both readers have reached EOF. @internal
  */
 export class SubprocessStreamProtocol implements SubprocessProtocol {
   stdin: StreamWriter | null = null;

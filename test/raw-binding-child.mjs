@@ -170,6 +170,9 @@ const methods = {
   udpSetBroadcast: [0, true],
   udpSend: [0, new Uint8Array(1), null, 0],
   udpClose: [0, false],
+  // A program that does not exist: the spawn fails (ENOENT, a number), nothing is left running.
+  spawn: ['/nonexistent/aloop-program', ['aloop-program'], null, null, -3, -3, -3],
+  processKill: [0, 0],
 };
 for (const [m, good] of Object.entries(methods)) {
   check(`Io.prototype.${m}.call({})`, 'TypeError', () => Io.prototype[m].call({}, ...good));
@@ -216,6 +219,17 @@ for (const m of ['udpConnect', 'udpSetBroadcast', 'udpSend', 'udpClose', 'pipeAd
   args[0] = tcp;
   check(`io.${m}(a TCP id)`, 'TypeError', () => io[m](...args));
 }
+check('io.processKill(a UDP id)', 'TypeError', () => io.processKill(udp, 15));
+check('io.processKill(a stale id, 9)', 'ok', () => io.processKill(tcp + (1 << 20), 9));
+check('io.processKill(0, 65)', 'RangeError', () => io.processKill(0, 65));
+check("io.spawn('', ...)", 'RangeError', () => io.spawn('', ['x'], null, null, -3, -3, -3));
+check('io.spawn(file, [], ...) (no argv[0])', 'RangeError', () => io.spawn('/bin/true', [], null, null, -3, -3, -3));
+check("io.spawn(file, ['a\\0b'], ...)", 'TypeError', () => io.spawn('/bin/true', ['a\0b'], null, null, -3, -3, -3));
+check('io.spawn(file, [1], ...)', 'TypeError', () => io.spawn('/bin/true', [1], null, null, -3, -3, -3));
+check("io.spawn(file, args, ['A=1', 2], ...)", 'TypeError', () => io.spawn('/bin/true', ['true'], ['A=1', 2], null, -3, -3, -3));
+check('io.spawn(file, args, env, cwd, -2 as stdin)', 'RangeError', () => io.spawn('/bin/true', ['true'], null, null, -2, -3, -3));
+check('io.spawn(..., stderr -2 without a stdout pipe)', 'RangeError', () => io.spawn('/bin/true', ['true'], null, null, -3, -3, -2));
+check('io.spawn(..., stdin -4)', 'RangeError', () => io.spawn('/bin/true', ['true'], null, null, -4, -3, -3));
 check('io.address(a UDP id)', 'ok', () => io.address(udp, false));
 check('io.write(a stale id)', 'ok', () => io.write(tcp + (1 << 20), new Uint8Array(1)));
 check('io.close(-1, 0)', 'ok', () => io.close(-1, 0));

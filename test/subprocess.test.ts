@@ -397,6 +397,23 @@ eachLoop((lc) => {
       await eventually(() => reaped(pid), 'reaped');
     }));
 
+  test('closing the loop under a running child closes its pipes and kills nothing', async () => {
+    const loop = lc.newLoop();
+    let pid = 0;
+    try {
+      pid = await loop.runUntilComplete(async () => {
+        const [t] = await loop.subprocessExec(() => new Recorder(), 'sleep', ['30'], { stdin: aio.PIPE, stdout: aio.PIPE });
+        return t.getPid();
+      });
+    } finally {
+      loop.close();
+    }
+    expect(() => loop.subprocessExec(() => ({}), 'true')).toThrow(/Event loop is closed/);
+    // Still running: the loop closing is no kill (the native loop's handles are closed regardless).
+    expect(reaped(pid)).toBe(false);
+    process.kill(pid, 'SIGKILL');
+  });
+
   test('bad arguments: TypeError for wrong types, RangeError for bad values, before anything runs', () =>
     lc.run(async () => {
       const loop = aio.getRunningLoop();

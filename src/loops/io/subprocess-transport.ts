@@ -141,6 +141,9 @@ export abstract class BaseSubprocessTransport implements SubprocessTransport {
     this.#returncode = returncode;
     this.#releaseClock?.();
     this.#releaseClock = null;
+    // The loop closed under a running child (the pure loop's Node still reaps it): nobody is
+    // left to tell.
+    if (this._loop.isClosed()) return;
     this.#call(() => this._protocol?.processExited?.());
     // Nobody reads the child's stdin any more (asyncio notices the reader closing it; Node
     // destroys it on exit): what is still queued there cannot be delivered.
