@@ -315,6 +315,20 @@ eachLoop((lc) => {
       expect(await usr.wait()).toBe(-10);
     }));
 
+  test("children of node:child_process and of the loop at once: each gets its own exit (one SIGCHLD watch)", () =>
+    lc.run(async () => {
+      const { spawn } = await import('node:child_process');
+      const loop = aio.getRunningLoop();
+      const nodeExits = Array.from({ length: 5 }, (_, i) => {
+        const f = loop.createFuture<number | null>();
+        spawn('/bin/sh', ['-c', `sleep 0.0${i}; exit ${10 + i}`], { stdio: 'ignore' }).once('exit', (code) => f.setResult(code));
+        return f;
+      });
+      const ours = await Promise.all(Array.from({ length: 5 }, (_, i) => aio.createSubprocessShell(`sleep 0.0${4 - i}; exit ${20 + i}`)));
+      expect(await aio.gather(...ours.map((p) => p.wait()))).toEqual([20, 21, 22, 23, 24]);
+      expect(await aio.gather(...nodeExits)).toEqual([10, 11, 12, 13, 14]);
+    }));
+
   test('exit statuses come through; signals to a finished process throw ESRCH', () =>
     lc.run(async () => {
       const proc = await aio.createSubprocessShell('exit 7');
