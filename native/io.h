@@ -97,6 +97,9 @@ constexpr size_t kOwnedRead = 64 * 1024;
  * does one recv per readiness. At 1,000 busy connections 256 KiB made a round of the server
  * long enough that connections waited > 1 s for their next echoed byte. */
 constexpr size_t kReadBudget = 64 * 1024;
+/** The budget of a child process's stdout/stderr pipe (process.cc): a loop has few of them and
+ * they carry bulk output, so four reads per iteration (a quarter of the loop iterations per MB). */
+constexpr size_t kPipeReadBudget = 4 * kReadBudget;
 
 /** Indexes into the I/O state Int32Array. */
 enum IoStateIndex { kEvCount = 0, kEvMore = 1, kOwnedCount = 2, kIoStateLength = 4 };
@@ -133,7 +136,8 @@ struct IoHandle {
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
-  size_t read_bytes = 0;   // bytes read in iteration `read_iter` (against kReadBudget)
+  size_t read_bytes = 0;   // bytes read in iteration `read_iter` (against read_budget)
+  size_t read_budget = kReadBudget;
   int64_t drain_at = -1;
   uv_connect_t connect_req;
   uv_shutdown_t shutdown_req;

@@ -30,12 +30,12 @@ void IoTable::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   }
   // Over budget: an empty buffer makes libuv report UV_ENOBUFS and leave the socket readable.
   *buf = uv_buf_init(nullptr, 0);
-  if (h->read_bytes >= kReadBudget) return;
+  if (h->read_bytes >= h->read_budget) return;
   if (!h->bulk) {
     *buf = self->ArenaSlice(kMaxRead);
     if (buf->len != 0) return;
   }
-  const size_t size = std::min(kOwnedRead, kReadBudget - h->read_bytes);
+  const size_t size = std::min(kOwnedRead, h->read_budget - h->read_bytes);
   char* p = static_cast<char*>(std::malloc(size));
   if (p != nullptr) *buf = uv_buf_init(p, static_cast<unsigned int>(size));
 }
@@ -73,7 +73,7 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (nread == UV_ENOBUFS) {
     // Over its budget, the socket reads again next iteration (it stays readable in the kernel).
     // Otherwise no memory was to be had: stop until the end of the iteration.
-    if (h->read_bytes < kReadBudget) self->Starve(h);
+    if (h->read_bytes < h->read_budget) self->Starve(h);
     return;
   }
   if (nread == UV_EOF) {

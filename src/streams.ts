@@ -233,9 +233,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this.#start('read', (fut) => {
       if (this.#exception !== null) throw this.#exception;
       if (this.#length > 0) {
-        const b = this.#takeAll();
-        parts.push(b);
-        total += b.length;
+        // The chunks themselves: joined once, at EOF (not once per wake-up as well).
+        total += this.#length;
+        const chunks = this.#chunks;
+        while (chunks.length > 0) parts.push(chunks.shift()!);
+        this.#length = 0;
         this.#maybeResume();
       }
       if (!this.#eof) return false;
