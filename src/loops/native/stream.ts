@@ -50,6 +50,11 @@ export class NativeStreamTransport extends StreamTransport implements IoEndpoint
       case Ev.readOwned:
         if (!this.isClosing()) this._onData(this.#io.owned(a));
         return;
+      case Ev.readSpare: {
+        const data = this.#io.spare(a, b);
+        if (!this.isClosing()) this._onData(data);
+        return;
+      }
       case Ev.eof:
         this._onEof();
         return;
