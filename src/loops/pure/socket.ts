@@ -45,8 +45,12 @@ export class SocketTransport extends StreamTransport {
   /** The protocol paused reading. */
   #paused = false;
 
-  constructor(loop: AbstractEventLoop, socket: net.Socket, owner: TransportOwner | null, unix: boolean) {
+  readonly #readBudget: number;
+
+  /** `readBudget`: bytes handed over before the protocol has had them (READ_BUDGET; a child's pipe gets more). */
+  constructor(loop: AbstractEventLoop, socket: net.Socket, owner: TransportOwner | null, unix: boolean, readBudget = READ_BUDGET) {
     super(loop, owner);
+    this.#readBudget = readBudget;
     this.#socket = socket;
     this.#unix = unix;
     if (!unix) {
@@ -57,7 +61,7 @@ export class SocketTransport extends StreamTransport {
       if (this.isClosing()) return;
       this._onData(chunk);
       this.#unread += chunk.length;
-      if (this.#unread >= READ_BUDGET && !this.#overBudget) {
+      if (this.#unread >= this.#readBudget && !this.#overBudget) {
         this.#overBudget = true;
         socket.pause();
       }

@@ -26,6 +26,12 @@ import type { StreamTransport } from '../io/stream-transport.js';
 import { DEVNULL, PIPE, STDOUT, type SpawnSpec, signalOf } from '../io/subprocess.js';
 import { BaseSubprocessTransport } from '../io/subprocess-transport.js';
 
+/**
+ * Bytes a child's pipe hands over per loop iteration before it waits for the protocol: more than
+ * a socket's 64 KiB (a loop has few pipes, and they carry bulk output), as the native loop's.
+ */
+const PIPE_READ_BUDGET = 4 * 64 * 1024;
+
 class PureSubprocessTransport extends BaseSubprocessTransport {
   readonly #child: ChildProcess;
   constructor(loop: AbstractEventLoop, protocol: SubprocessProtocol, child: ChildProcess) {
@@ -115,7 +121,7 @@ export function spawnSubprocess<P extends SubprocessProtocol>(loop: AbstractEven
     const pipes = new Map<number, StreamTransport>();
     const add = (fd: number, s: net.Socket | null | undefined) => {
       if (s === null || s === undefined) return;
-      pipes.set(fd, new SocketTransport(loop, s, null, true));
+      pipes.set(fd, new SocketTransport(loop, s, null, true, PIPE_READ_BUDGET));
       hold(loop, s, () => s.destroy());
     };
     add(0, child.stdin as net.Socket | null);
