@@ -11,7 +11,7 @@
  * Per call, a worker gets the function's source (or module and name) only the first time it
  * runs it; later calls send a small number naming the function the worker compiled then.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { isBuiltin } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -49,39 +49,50 @@ export interface Executor {
 /** The text a worker runs (CommonJS, evaluated: its `import()` resolves from `process.cwd()`). */
 const WORKER_SOURCE = `
 'use strict';
-const { parentPort } = require('node:worker_threads');
+const { workerData } = require('node:worker_threads');
+// One call at a time comes in on \`port\`. The cells of \`ctl\` (shared with the pool) say what the
+// message is and how the answer is to be read, so that both are bare values (a nested array
+// costs structured clone about a microsecond more each way):
+// - ctl[CODE] > 0: the message is the call's arguments; the function is the one compiled or
+//   imported for that code id. ctl[CODE] < 0: the message is [args, kind (1 source, 2 module),
+//   text, name, forget (clear the cache first)] for code id -ctl[CODE].
+// - ctl[STATUS], set before answering: 0 the message is the result, 1 an error record, 2 this
+//   worker does not have that code (its compile or import failed before): send it whole.
+const { port, ctl } = workerData;
+const STATUS = 0;
+const CODE = 1;
 // Code id (numbered by the pool) -> the function compiled or imported for it.
 const fns = new Map();
 const URL_PREFIX = 'aloop-executor/';
 
-// Messages in: [code, args] for a function this worker has, else
-// [code, args, kind (1 source, 2 module), text, name, forget (clear fns first)].
-// Messages out: [0, result] | [1, error record] | [2] (don't have that code: send it whole).
-parentPort.on('message', (m) => {
-  const code = m[0];
-  if (m.length === 2) {
-    const fn = fns.get(code);
-    if (fn === undefined) parentPort.postMessage([2]);
-    else run(fn, m[1], code);
-    return;
+port.on('message', handle);
+
+// Runs the call in message \`m\`.
+function handle(m) {
+  const c = ctl[CODE];
+  if (c > 0) {
+    const fn = fns.get(c);
+    if (fn !== undefined) return run(fn, m, c);
+    ctl[STATUS] = 2;
+    return port.postMessage(null);
   }
-  if (m[5]) fns.clear();
-  if (m[2] === 1) {
+  const code = -c;
+  if (m[4]) fns.clear();
+  if (m[1] === 1) {
     let fn;
     try {
-      fn = (0, eval)('(' + m[3] + ')\\n//# sourceURL=' + URL_PREFIX + code);
+      fn = (0, eval)('(' + m[2] + ')\\n//# sourceURL=' + URL_PREFIX + code);
     } catch (e) {
       return fail(e, 0);
     }
     fns.set(code, fn);
-    run(fn, m[1], code);
-  } else {
-    load(m[3], m[4]).then((fn) => {
-      fns.set(code, fn);
-      run(fn, m[1], 0);
-    }, (e) => fail(e, 0));
+    return run(fn, m[0], code);
   }
-});
+  load(m[2], m[3]).then((fn) => {
+    fns.set(code, fn);
+    run(fn, m[0], 0);
+  }, (e) => fail(e, 0));
+}
 
 function run(fn, args, code) {
   let r;
@@ -99,7 +110,8 @@ function run(fn, args, code) {
 
 function done(v) {
   try {
-    parentPort.postMessage([0, v]);
+    ctl[STATUS] = 0;
+    port.postMessage(v);
   } catch (e) {
     fail(new TypeError('the result cannot be sent back from the worker: ' + e.message, { cause: e }), 0);
   }
@@ -107,7 +119,8 @@ function done(v) {
 
 function fail(e, code) {
   if (code !== 0) e = selfContained(e, code);
-  parentPort.postMessage([1, record(e, 0)]);
+  ctl[STATUS] = 1;
+  port.postMessage(record(e, 0));
 }
 
 // A ReferenceError "x is not defined" raised in the sent function's own code (its first stack
@@ -166,8 +179,6 @@ function record(e, depth) {
 }
 `;
 
-/** How a call ends, in the main thread: `ok` with the result, else with the error. */
-type Settle = (ok: boolean, value: unknown) => void;
 
 const enum Kind {
   Source = 1,
@@ -182,16 +193,30 @@ interface Code {
   name: string;
 }
 
+/** One call. Ends through `fut` (runInExecutor: a loop Future, completed directly) or `resolve`/`reject` (submit). */
 interface Job {
   code: Code;
   args: unknown[];
-  settle: Settle;
-  /** The loop Future awaiting this call (runInExecutor), to skip it if cancelled while queued. */
   fut: Future<unknown> | null;
+  loop: AbstractEventLoop | null;
+  resolve: ((v: unknown) => void) | null;
+  reject: ((e: unknown) => void) | null;
+}
+
+/** The worker's shared cells (see WORKER_SOURCE). */
+const STATUS = 0;
+const CODE = 1;
+const enum Status {
+  Ok = 0,
+  Error = 1,
+  Resend = 2,
 }
 
 interface Slot {
   worker: Worker;
+  /** Our end of the worker's channel (a port of our own: its messages skip the Worker's re-emit). */
+  port: MessagePort;
+  ctl: Int32Array;
   job: Job | null;
   /** Code ids this worker has been sent whole. */
   known: Set<number>;
@@ -240,7 +265,7 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise((resolve, reject) => this.#enqueue({ code, args, settle: (ok, v) => (ok ? resolve(v) : reject(v)), fut: null }));
+    return new Promise((resolve, reject) => this.#enqueue({ code, args, fut: null, loop: null, resolve, reject }));
   }
 
   /**
@@ -252,13 +277,7 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
     const fut = loop.createFuture<unknown>();
     // Until it ends the call is work in flight a virtual clock waits for (as wrapPromise's).
     loop._holdClock(false);
-    const settle: Settle = (ok, v) => {
-      loop._releaseClock(false);
-      if (fut.done() || loop.isClosed()) return;
-      if (ok) fut.setResult(v);
-      else fut.setException(v);
-    };
-    this.#enqueue({ code, args, settle, fut });
+    this.#enqueue({ code, args, fut, loop, resolve: null, reject: null });
     return fut;
   }
 
@@ -273,7 +292,7 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
       const dropped = this.#queue.slice(this.#queueHead);
       this.#queue = [];
       this.#queueHead = 0;
-      for (const j of dropped) j.settle(false, new Error('executor shut down'));
+      for (const j of dropped) settle(j, false, new Error('executor shut down'));
     }
     while (wait && (this.#busy > 0 || this.#queue.length > this.#queueHead)) {
       await new Promise<void>((r) => this.#idleWaiters.push(r));
@@ -304,33 +323,35 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
   }
 
   #enqueue(job: Job): void {
+    if (this.#queueHead === this.#queue.length) {
+      // Nothing waits: straight to a worker if one is free.
+      const slot = this.#freeSlot();
+      if (slot !== null) return this.#send(slot, job, false);
+    }
     this.#queue.push(job);
-    this.#pump();
+  }
+
+  /** An idle worker, a new one if the pool may grow, else null. */
+  #freeSlot(): Slot | null {
+    const slots = this.#slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i]!.job === null) return slots[i]!;
+    return slots.length < this.maxWorkers ? this.#spawn() : null;
   }
 
   #pump(): void {
-    const queue = this.#queue;
-    while (this.#queueHead < queue.length) {
-      let slot: Slot | undefined;
-      for (const s of this.#slots) {
-        if (s.job === null) {
-          slot = s;
-          break;
-        }
-      }
-      if (slot === undefined) {
-        if (this.#slots.length >= this.maxWorkers) return;
-        slot = this.#spawn();
-      }
+    while (this.#queueHead < this.#queue.length) {
+      const slot = this.#freeSlot();
+      if (slot === null) return;
+      const queue = this.#queue;
       const job = queue[this.#queueHead]!;
       queue[this.#queueHead++] = undefined as never;
       if (this.#queueHead === queue.length) {
-        queue.length = 0;
+        this.#queue = [];
         this.#queueHead = 0;
       }
       // Cancelled while it waited for a worker: it never runs (asyncio's cancel of a pending call).
       if (job.fut !== null && job.fut.done()) {
-        job.settle(false, null);
+        settle(job, false, null);
         continue;
       }
       this.#send(slot, job, false);
@@ -340,29 +361,31 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
 
   #send(slot: Slot, job: Job, whole: boolean): void {
     const code = job.code;
-    let msg: unknown[];
+    let msg: unknown;
     if (!whole && slot.known.has(code.id)) {
-      msg = [code.id, job.args];
+      slot.ctl[CODE] = code.id;
+      msg = job.args;
     } else {
       if (slot.known.size >= CACHE_LIMIT) {
         slot.known.clear();
         slot.forget = true;
       }
-      msg = [code.id, job.args, code.kind, code.text, code.name, slot.forget];
+      slot.ctl[CODE] = -code.id;
+      msg = [job.args, code.kind, code.text, code.name, slot.forget];
       slot.forget = false;
       slot.known.add(code.id);
     }
     if (slot.job === null) {
       slot.job = job;
       this.#busy++;
-      slot.worker.ref();
+      slot.port.ref();
     }
     try {
-      slot.worker.postMessage(msg);
+      slot.port.postMessage(msg);
     } catch (e) {
       // Arguments that cannot be cloned (functions, sockets...): the caller gets the error.
       this.#finish(slot);
-      job.settle(false, e);
+      settle(job, false, e);
     }
   }
 
@@ -370,7 +393,7 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
   #finish(slot: Slot): void {
     slot.job = null;
     this.#busy--;
-    slot.worker.unref();
+    slot.port.unref();
   }
 
   #checkIdle(): void {
@@ -381,22 +404,27 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
-    const slot: Slot = { worker, job: null, known: new Set(), forget: false };
+    const { port1, port2 } = new MessageChannel();
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, ctl }, transferList: [port2] });
+    const slot: Slot = { worker, port: port1, ctl, job: null, known: new Set(), forget: false };
+    // Only a call in flight keeps the process alive (the port is ref'd for it, see #send).
     worker.unref();
-    worker.on('message', (m: [number, unknown?]) => {
+    port1.on('message', (m: unknown) => {
       const job = slot.job;
       if (job === null) return;
-      if (m[0] === 2) {
+      const status = ctl[STATUS];
+      if (status === Status.Resend) {
         // The worker does not have this function (its compile or import failed before): resend.
         this.#send(slot, job, true);
         return;
       }
       this.#finish(slot);
-      if (m[0] === 0) job.settle(true, m[1]);
-      else job.settle(false, rebuildError(m[1] as ErrorRecord));
+      if (status === Status.Ok) settle(job, true, m);
+      else settle(job, false, rebuildError(m as ErrorRecord));
       this.#pump();
     });
+    port1.unref();
     const lost = (e: Error) => {
       // The worker died (out of memory, process.exit() in the function, shutdown(false)): fail
       // its call; a new worker replaces it on demand.
@@ -405,8 +433,9 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
       const job = slot.job;
       if (job !== null) {
         this.#finish(slot);
-        job.settle(false, e);
+        settle(job, false, e);
       }
+      slot.port.close();
       this.#pump();
     };
     worker.on('error', lost);
@@ -414,6 +443,21 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
     this.#slots.push(slot);
     return slot;
   }
+}
+
+/** Ends a call with its outcome (null for a call whose Future was cancelled while queued). */
+function settle(job: Job, ok: boolean, value: unknown): void {
+  const fut = job.fut;
+  if (fut === null) {
+    if (ok) job.resolve!(value);
+    else job.reject!(value);
+    return;
+  }
+  const loop = job.loop!;
+  loop._releaseClock(false);
+  if (fut.done() || loop.isClosed()) return;
+  if (ok) fut.setResult(value);
+  else fut.setException(value);
 }
 
 function functionCode(fn: (...args: any[]) => unknown): Code {
