@@ -21,7 +21,6 @@ import {
 } from '../events.js';
 import { Future, RESOLVED, wrapPromise } from '../futures.js';
 import { type CoroLike, type Task, newTask, ensureFuture } from '../tasks.js';
-import { NotImplementedError } from '../errors.js';
 import { Deque } from '../util/deque.js';
 import { endDrain, runOutsideTasks, setInCallbacks } from '../context.js';
 import { logger } from '../log.js';
@@ -42,10 +41,20 @@ import type {
   Server,
   Transport,
 } from '../transports.js';
-import * as nodenet from './nodenet/index.js';
+import type { IoBackend } from './io/backend.js';
+import { checkConnectionArgs, checkServerArgs, checkUnixConnectionArgs, checkUnixServerArgs } from './io/args.js';
+import { checkEndpointArgs } from './io/datagram-transport.js';
+import { getaddrinfo, getnameinfo } from './io/dns.js';
 
 export function checkCallback(cb: unknown, name = 'callback'): void {
   if (typeof cb !== 'function') throw new TypeError(`${name} must be a function, not ${describe(cb)}`);
+}
+
+/** A file descriptor: a non-negative integer (asyncio takes objects with fileno() too; we take numbers). */
+export function checkFd(fd: unknown, name = 'fd'): number {
+  if (typeof fd !== 'number') throw new TypeError(`${name} must be a number (a file descriptor), not ${describe(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`${name} must be a non-negative integer, not ${fd}`);
+  return fd;
 }
 
 export function checkTime(t: unknown, name: string): void {
@@ -180,7 +189,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this._ready.clear();
     this.#signals.clear();
     this._closeResources();
-    nodenet.releaseAll(this);
+    const io = this.#io;
+    this.#io = null;
+    if (io !== null) io.close();
     const ex = this.#defaultExecutor;
     this.#defaultExecutor = null;
     if (ex !== null) void ex.shutdown(false);
@@ -424,52 +435,86 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.#taskFactory;
   }
 
-  // --- network (node:net / node:dgram / node:dns; a loop with its own transports overrides) -----
+  // --- I/O: checked here once for every loop, then done by the loop's backend (io/backend.ts) ---
+
+  #io: IoBackend | null = null;
+
+  /** @internal This loop's I/O backend, made at the first I/O. */
+  protected abstract _newBackend(): IoBackend;
+
+  /** @internal The backend, made on first use; throws once the loop is closed. */
+  protected get _io(): IoBackend {
+    if (this.#closed) throw new Error('Event loop is closed');
+    return (this.#io ??= this._newBackend());
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('Event loop is closed');
+  }
 
   createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
-    return nodenet.createConnection(this, protocolFactory, host, port, options);
+    this.#checkOpen();
+    return this._io.createConnection(protocolFactory, checkConnectionArgs(protocolFactory, host, port, options));
   }
 
   createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
-    return nodenet.createServer(this, protocolFactory, host, port, options);
+    this.#checkOpen();
+    return this._io.createServer(protocolFactory, checkServerArgs(protocolFactory, host, port, options));
   }
 
   createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
-    return nodenet.createUnixConnection(this, protocolFactory, path, options);
+    this.#checkOpen();
+    return this._io.createUnixConnection(protocolFactory, checkUnixConnectionArgs(protocolFactory, path, options));
   }
 
   createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
-    return nodenet.createUnixServer(this, protocolFactory, path, options);
+    this.#checkOpen();
+    return this._io.createUnixServer(protocolFactory, checkUnixServerArgs(protocolFactory, path, options));
   }
 
   createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
-    return nodenet.createDatagramEndpoint(this, protocolFactory, options);
+    this.#checkOpen();
+    return this._io.createDatagramEndpoint(protocolFactory, checkEndpointArgs(protocolFactory, options));
   }
 
+  // Name resolution is node:dns on both loops (io/dns.ts).
+
   getaddrinfo(host: string | null, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
-    return nodenet.getaddrinfo(this, host, port, options);
+    this.#checkOpen();
+    return getaddrinfo(this, host, port, options);
   }
 
   getnameinfo(sockaddr: [host: string, port: number], flags = 0): Future<[host: string, service: string]> {
-    return nodenet.getnameinfo(this, sockaddr, flags);
+    this.#checkOpen();
+    return getnameinfo(this, sockaddr, flags);
   }
 
-  // --- file descriptors (overridden by loops that poll fds) -------------------------------------
+  // --- file descriptors (the native loop, on uv_poll_t; the pure loop's backend refuses) ---------
 
-  addReader(_fd: number, _callback: (...args: any[]) => unknown, ..._args: unknown[]): void {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (addReader); use the native loop`);
+  addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+    checkFd(fd);
+    checkCallback(callback);
+    this.#checkOpen();
+    this._io.addReader(fd, new Handle(callback as (...a: unknown[]) => unknown, args.length > 0 ? args : null, this));
   }
 
-  removeReader(_fd: number): boolean {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (removeReader); use the native loop`);
+  removeReader(fd: number): boolean {
+    checkFd(fd);
+    if (this.#closed) return false;
+    return this._io.removeReader(fd);
   }
 
-  addWriter(_fd: number, _callback: (...args: any[]) => unknown, ..._args: unknown[]): void {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (addWriter); use the native loop`);
+  addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+    checkFd(fd);
+    checkCallback(callback);
+    this.#checkOpen();
+    this._io.addWriter(fd, new Handle(callback as (...a: unknown[]) => unknown, args.length > 0 ? args : null, this));
   }
 
-  removeWriter(_fd: number): boolean {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (removeWriter); use the native loop`);
+  removeWriter(fd: number): boolean {
+    checkFd(fd);
+    if (this.#closed) return false;
+    return this._io.removeWriter(fd);
   }
 
   // --- error handling ---------------------------------------------------------------------------

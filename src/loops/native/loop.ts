@@ -15,29 +15,13 @@ import type { TimerEntry } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, MAX_TIMERS, Next, OP_CAPACITY, S } from './shared.js';
-import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
-import type {
-  CreateConnectionOptions,
-  CreateDatagramEndpointOptions,
-  CreateServerOptions,
-  CreateUnixServerOptions,
-  DatagramTransport,
-  Server,
-  Transport,
-} from '../../transports.js';
-import type { Future } from '../../futures.js';
-import { NativeIo } from './io.js';
-import { createUnixConnection, createUnixServer } from './pipe.js';
-import { createServer } from './server.js';
-import { createConnection } from './tcp.js';
-import { createDatagramEndpoint } from './udp.js';
+import { NativeBackend } from './backend.js';
 
 /** An asyncio event loop whose timers and scheduling run in the native addon. */
 export class NativeEventLoop extends BaseEventLoop {
   readonly #binding: NativeBinding;
-  /** Sockets and pipes in C++ (made with the first connection, server or endpoint). */
-  #io: NativeIo | null = null;
-  readonly #getIo = (): NativeIo => (this.#io ??= new NativeIo(this, this.#binding, this.#native));
+  /** The I/O backend once the first I/O made it (BaseEventLoop._io). */
+  #backend: NativeBackend | null = null;
   readonly #tick: () => void;
   readonly #clock: Float64Array;
   readonly #native: NativeLoopHandle;
@@ -93,7 +77,7 @@ export class NativeEventLoop extends BaseEventLoop {
   /** @internal */
   protected _collectReady(): void {
     // I/O first, then due timers (asyncio's order).
-    if (this.#io !== null) this.#io.collect();
+    if (this.#backend !== null) this.#backend.collect();
     const state = this.#state;
     let n = state[S.dueCount]!;
     if (n === 0) return;
@@ -186,33 +170,9 @@ export class NativeEventLoop extends BaseEventLoop {
     if (n + 1 === OP_CAPACITY) this.#native.flush();
   }
 
-  // TCP and Unix sockets on libuv streams, UDP on uv_udp_t, in the addon (native/io.h) instead
-  // of node:net and node:dgram.
-
-
-  override createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    return createConnection(this, this.#getIo, protocolFactory, host, port, options);
-  }
-
-  override createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    return createServer(this, this.#getIo, protocolFactory, host, port, options);
-  }
-
-  override createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    return createUnixConnection(this, this.#getIo, protocolFactory, path, options);
-  }
-
-  override createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    return createUnixServer(this, this.#getIo, protocolFactory, path, options);
-  }
-
-  override createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
+  /** @internal */
+  protected _newBackend(): NativeBackend {
+    return (this.#backend = new NativeBackend(this, this.#binding, this.#native));
   }
 
   /** @internal */

@@ -7,6 +7,7 @@ import type { TimerEntry } from '../../events.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { BaseEventLoop } from '../base.js';
 import { RESOLVED } from '../../futures.js';
+import { NodeBackend } from './backend.js';
 
 /**
  * When work is ready after an iteration, the next one runs from `process.nextTick` (once the
@@ -140,6 +141,11 @@ export class PureEventLoop extends BaseEventLoop {
   /** @internal */
   protected _wake(): void {
     if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+  }
+
+  /** @internal */
+  protected _newBackend(): NodeBackend {
+    return new NodeBackend(this);
   }
 
   /** @internal */

@@ -1,0 +1,72 @@
+/**
+ * The pure loop's I/O (io/backend.ts): TCP and Unix sockets on node:net, UDP on node:dgram.
+ * Node owns the sockets and its own loop polls them; this backend turns their events into
+ * protocol calls on the aloop loop. Raw file descriptors cannot be watched through Node's public
+ * API, so addReader/addWriter are refused, as asyncio's ProactorEventLoop refuses them.
+ */
+import type { AbstractEventLoop, Handle } from '../../events.js';
+import { NotImplementedError } from '../../errors.js';
+import type { Future } from '../../futures.js';
+import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
+import type { DatagramTransport, Server, Transport } from '../../transports.js';
+import type { ConnectionArgs, ServerArgs, UnixServerArgs } from '../io/args.js';
+import type { IoBackend } from '../io/backend.js';
+import type { EndpointArgs } from '../io/datagram-transport.js';
+import { releaseAll } from './resources.js';
+import { createServer, createUnixServer } from './server.js';
+import { createConnection, createUnixConnection } from './tcp.js';
+import { createDatagramEndpoint } from './udp.js';
+
+export class NodeBackend implements IoBackend {
+  readonly #loop: AbstractEventLoop;
+
+  constructor(loop: AbstractEventLoop) {
+    this.#loop = loop;
+  }
+
+  createConnection<P extends StreamProtocol>(protocolFactory: () => P, args: ConnectionArgs): Future<[Transport, P]> {
+    return createConnection(this.#loop, protocolFactory, args);
+  }
+
+  createServer(protocolFactory: () => StreamProtocol, args: ServerArgs): Future<Server> {
+    return createServer(this.#loop, protocolFactory, args);
+  }
+
+  createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string): Future<[Transport, P]> {
+    return createUnixConnection(this.#loop, protocolFactory, path);
+  }
+
+  createUnixServer(protocolFactory: () => StreamProtocol, args: UnixServerArgs): Future<Server> {
+    return createUnixServer(this.#loop, protocolFactory, args);
+  }
+
+  createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, args: EndpointArgs): Future<[DatagramTransport, P]> {
+    return createDatagramEndpoint(this.#loop, protocolFactory, args);
+  }
+
+  addReader(_fd: number, _handle: Handle): void {
+    throw noFdWatching('addReader');
+  }
+
+  removeReader(_fd: number): boolean {
+    throw noFdWatching('removeReader');
+  }
+
+  addWriter(_fd: number, _handle: Handle): void {
+    throw noFdWatching('addWriter');
+  }
+
+  removeWriter(_fd: number): boolean {
+    throw noFdWatching('removeWriter');
+  }
+
+  close(): void {
+    releaseAll(this.#loop);
+  }
+}
+
+function noFdWatching(method: string): NotImplementedError {
+  return new NotImplementedError(
+    `${method}() needs the native loop (aloop/native: NativeEventLoop): the pure loop's I/O runs on node:net, which cannot watch raw file descriptors (as asyncio's ProactorEventLoop cannot)`,
+  );
+}
