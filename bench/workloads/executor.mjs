@@ -3,9 +3,26 @@
 // argument to the worker and the result back, then wakes the awaiting task). The baseline is the
 // least a round trip can cost: a bare worker_threads Worker answering postMessage with
 // postMessage, awaited through a Promise. Figures are µs per round trip: lower is better.
+//
+// A round trip is two thread wake-ups, which a busy machine delays by as much as the work
+// itself: each process times BLOCKS blocks of ROUND_TRIPS and reports the median block, so
+// that a burst of other load in one of them does not decide the figure.
 
-const ROUND_TRIPS = 20_000;
+const ROUND_TRIPS = 2_000;
+const BLOCKS = 11;
 const WARMUP = 2_000;
+
+/** Median µs per round trip over BLOCKS timed blocks of `rounds(ROUND_TRIPS)`. */
+async function timeBlocks(rounds) {
+  const per = [];
+  for (let b = 0; b < BLOCKS; b++) {
+    const t0 = process.hrtime.bigint();
+    await rounds(ROUND_TRIPS);
+    per.push(Number(process.hrtime.bigint() - t0) / 1000 / ROUND_TRIPS);
+  }
+  per.sort((a, b) => a - b);
+  return per[BLOCKS >> 1];
+}
 
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
@@ -29,9 +46,7 @@ export default [
             if (x !== n) throw new Error(`executor-roundtrip: got ${x}, expected ${n}`);
           };
           await rounds(WARMUP);
-          const t0 = process.hrtime.bigint();
-          await rounds(ROUND_TRIPS);
-          return Number(process.hrtime.bigint() - t0) / 1000 / ROUND_TRIPS;
+          return timeBlocks(rounds);
         }, { loopFactory: newLoop });
       } finally {
         await pool.shutdown();
@@ -52,9 +67,7 @@ export default [
         if (x !== n) throw new Error(`executor-roundtrip baseline: got ${x}, expected ${n}`);
       };
       await rounds(WARMUP);
-      const t0 = process.hrtime.bigint();
-      await rounds(ROUND_TRIPS);
-      const us = Number(process.hrtime.bigint() - t0) / 1000 / ROUND_TRIPS;
+      const us = await timeBlocks(rounds);
       await worker.terminate();
       return us;
     },
