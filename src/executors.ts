@@ -235,7 +235,13 @@ const sourceCodes = new Map<string, Code>();
 /** `module\0name` pairs. */
 const moduleCodes = new Map<string, Code>();
 
-/** A pool of worker threads (asyncio's ThreadPoolExecutor). Idle workers do not keep the process alive. */
+/**
+ * A pool of worker threads (asyncio's ThreadPoolExecutor). Workers start on demand, up to
+ * `maxWorkers`; idle workers do not keep the process alive. `await using pool = new
+ * ThreadPoolExecutor()` shuts it down at the end of the block, waiting for its calls, as a
+ * `with` block does in Python; there is no synchronous `using` (JavaScript cannot block until
+ * other threads are done).
+ */
 export class ThreadPoolExecutor implements Executor, AsyncDisposable {
   readonly maxWorkers: number;
   #slots: Slot[] = [];
