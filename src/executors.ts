@@ -423,6 +423,7 @@ export class ThreadPoolExecutor implements Executor, AsyncDisposable {
       if (status === Status.Resend) {
         // The worker does not have this function (its compile or import failed before): resend.
         this.#send(slot, job, true);
+        if (slot.job === null) this.#pump(); // the resend failed at once: the worker is free
         return;
       }
       this.#finish(slot);

@@ -312,6 +312,18 @@ eachLoop((lc) => {
         err = e;
       }
       expect(err).toBeInstanceOf(Error);
+      // The same function then runs (its source never reached the worker: it is sent again).
+      expect(yield* loop.runInExecutor(null, (x: unknown) => x, 5)).toBe(5);
+      // A function whose source does not compile in the worker fails each time, with the reason.
+      for (let i = 0; i < 2; i++) {
+        let syntax: unknown;
+        try {
+          yield* loop.runInExecutor(null, { module: 'data:text/javascript,export const f = (;', name: 'f' });
+        } catch (e) {
+          syntax = e;
+        }
+        expect(syntax).toBeInstanceOf(SyntaxError);
+      }
     });
   });
 });
