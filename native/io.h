@@ -7,6 +7,8 @@
 //   pipe.cc    Unix domain sockets (uv_pipe_t): connect, listen, addresses
 //   listen.cc  listening sockets of both: our own accept loop (EMFILE, startServing)
 //   udp.cc     UDP (uv_udp_t): bind, connect, send, receive
+//   poll.cc    fd readiness (uv_poll_t): addReader/addWriter and the low-level sock* waits
+//   socket.cc  (not a handle kind) the socket syscalls of the low-level socket API
 //
 // One IoTable per loop. Handles are named by ids `slot | generation << 20`: a stale id (its
 // handle closed, the slot reused) matches nothing, so a late call from JS is a no-op.
@@ -56,6 +58,7 @@ enum IoEvent : int32_t {
   kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (below), b = its payload length
   kEvSent = 9,      // UDP: a queued send finished; a = status, b = bytes still queued in sends
   kEvReadOwned = 10,  // a = index into this chunk's `owned()` buffers, b = length
+  kEvPoll = 11,       // a poll handle's fd is ready: a = UV_READABLE | UV_WRITABLE bits, or a libuv error (< 0)
 };
 
 // A datagram record in the arena, at the offset a kEvDatagram names:
@@ -80,7 +83,7 @@ enum IoSyscall : int32_t {
   kSysSend = 7,
 };
 
-enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2 };
+enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2, kPoll = 3 };
 
 /** One read takes at most this much of the arena (libuv suggests 64 KiB). */
 constexpr size_t kMaxRead = 64 * 1024;
@@ -110,6 +113,7 @@ struct IoHandle {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
     uv_udp_t udp;
+    uv_poll_t poll;
   } uv;
   IoTable* table;
   int32_t id;
@@ -196,6 +200,13 @@ class IoTable {
   /** Stops receiving; closes once the queued sends are out, or at once (abort). */
   void UdpClose(int32_t id, bool abort);
 
+  // fd readiness (poll.cc).
+  /** A stopped poll handle on `fd` (any fd JS names: libuv refuses bad ones); its id, or a libuv error. */
+  int32_t PollOpen(int fd);
+  /** Watches for `events` (UV_READABLE | UV_WRITABLE; 0 stops); 0 or a libuv error. */
+  int32_t PollSet(int32_t id, int events);
+  void PollClose(int32_t id);
+
   LoopCore* core;
 
  private:
@@ -207,6 +218,9 @@ class IoTable {
   IoHandle* Get(int32_t id);
   IoHandle* NewHandle(HandleKind kind, bool listener);
   void Emit(int32_t id, int32_t kind, int32_t a = 0, int32_t b = 0);
+  /** Frees `h`'s slot and memory without a close callback (its uv handle was never initialised). */
+  void Forget(IoHandle* h);
+  static void OnPoll(uv_poll_t* poll, int status, int events);
   void Fail(IoHandle* h, int err, int32_t syscall);
   void StartClose(IoHandle* h, bool reset = false);
   void UpdateReading(IoHandle* h);
@@ -318,6 +332,10 @@ class NativeIo {
   napi_value UdpSetBroadcast(Call& c);
   napi_value UdpSend(Call& c);
   napi_value UdpClose(Call& c);
+  // poll.cc
+  napi_value PollOpen(Call& c);
+  napi_value PollSet(Call& c);
+  napi_value PollClose(Call& c);
 
   napi_env env_ = nullptr;
   /** Keeps the loop's JS object (and so `loop_`) alive as long as this one. */
@@ -330,6 +348,7 @@ constexpr unsigned kAnyStream = (1u << kTcp) | (1u << kPipe);
 constexpr unsigned kTcpOnly = 1u << kTcp;
 constexpr unsigned kPipeOnly = 1u << kPipe;
 constexpr unsigned kUdpOnly = 1u << kUdp;
+constexpr unsigned kPollOnly = 1u << kPoll;
 
 /** An id argument: any int32 (ids of closed handles are harmless). */
 inline bool IdArg(Call& c, size_t i, int32_t* id) { return c.Int(i, "id", INT32_MIN, INT32_MAX, id); }
@@ -343,6 +362,9 @@ napi_value ErrName(napi_env env, napi_callback_info info);
 
 /** An IP literal of `family` (4 or 6) and a port as a sockaddr; UV_EINVAL for anything else. */
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out);
+
+/** Adds the socket syscall functions (socket.cc) to the addon's exports. */
+void DefineSocketFunctions(napi_env env, napi_value exports);
 
 }  // namespace aloop
 

@@ -43,6 +43,15 @@ import type {
   Transport,
 } from '../transports.js';
 import * as nodenet from './nodenet/index.js';
+import { SOCK_STREAM } from '../transports.js';
+import { Socket, type SocketAddress, type SocketImpl } from '../socket.js';
+import { checkAddress, checkNbytes, intoBytes, toBytes } from './sock-args.js';
+
+/** @internal The fd watches of a loop that polls fds (the native loop's, loops/native/poll.ts). */
+export interface FdWatchTable {
+  add(fd: number, writer: boolean, callback: (...args: any[]) => unknown, args: unknown[] | null): unknown;
+  remove(fd: number, writer: boolean): boolean;
+}
 
 export function checkCallback(cb: unknown, name = 'callback'): void {
   if (typeof cb !== 'function') throw new TypeError(`${name} must be a function, not ${describe(cb)}`);
@@ -452,22 +461,109 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return nodenet.getnameinfo(this, sockaddr, flags);
   }
 
-  // --- file descriptors (overridden by loops that poll fds) -------------------------------------
+  // --- file descriptors (the native loop polls them; `_fdWatches` is null on the pure loop) ------
 
-  addReader(_fd: number, _callback: (...args: any[]) => unknown, ..._args: unknown[]): void {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (addReader); use the native loop`);
+  /** @internal The loop's fd watches, or null when it cannot poll fds (the pure loop). */
+  _fdWatches(): FdWatchTable | null {
+    return null;
   }
 
-  removeReader(_fd: number): boolean {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (removeReader); use the native loop`);
+  #watches(method: string, fd: unknown, callback?: unknown): FdWatchTable {
+    const w = this._fdWatches();
+    if (w === null) {
+      throw new NotImplementedError(
+        `${method}() needs the native loop (aloop/native): the pure loop runs on node:net and cannot watch raw file descriptors, as asyncio's ProactorEventLoop cannot`,
+      );
+    }
+    if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`fd must be an integer file descriptor, not ${describe(fd)}`);
+    if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative file descriptor, not ${fd}`);
+    if (callback !== undefined) checkCallback(callback);
+    if (this.#closed) throw new Error('Event loop is closed');
+    return w;
   }
 
-  addWriter(_fd: number, _callback: (...args: any[]) => unknown, ..._args: unknown[]): void {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (addWriter); use the native loop`);
+  /** Calls `callback(...args)` (as a loop callback) whenever `fd` is readable; replaces an earlier reader of `fd`. */
+  addReader(fd: number, callback: (...args: any[]) => unknown, ...args: unknown[]): void {
+    this.#watches('addReader', fd, callback).add(fd, false, callback, args.length > 0 ? args : null);
   }
 
-  removeWriter(_fd: number): boolean {
-    throw new NotImplementedError(`${this.constructor.name} cannot watch file descriptors (removeWriter); use the native loop`);
+  /** Stops watching `fd` for readability; false if it was not watched. */
+  removeReader(fd: number): boolean {
+    if (this.#closed && this._fdWatches() !== null) return false;
+    return this.#watches('removeReader', fd).remove(fd, false);
+  }
+
+  /** Calls `callback(...args)` (as a loop callback) whenever `fd` is writable; replaces an earlier writer of `fd`. */
+  addWriter(fd: number, callback: (...args: any[]) => unknown, ...args: unknown[]): void {
+    this.#watches('addWriter', fd, callback).add(fd, true, callback, args.length > 0 ? args : null);
+  }
+
+  /** Stops watching `fd` for writability; false if it was not watched. */
+  removeWriter(fd: number): boolean {
+    if (this.#closed && this._fdWatches() !== null) return false;
+    return this.#watches('removeWriter', fd).remove(fd, true);
+  }
+
+  // --- low-level sockets (SPEC "low-level sockets"; the work is the Socket's implementation) -----
+
+  /** @internal Makes the state of a new {@link Socket} of this loop's kind (see `socket()`). */
+  abstract _socketImpl(family: number, type: number): SocketImpl;
+
+  /** @internal 'native' (real OS sockets) or 'pure' (node:net); a Socket works on loops of its kind. */
+  protected abstract readonly _socketKind: 'native' | 'pure';
+
+  #sock(sock: unknown, syscall: string): SocketImpl {
+    if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket (from socket() or sockAccept), not ${describe(sock)}`);
+    if (this.#closed) throw new Error('Event loop is closed');
+    return sock._use(this._socketKind, syscall, this.#debug);
+  }
+
+  /** Accepts a connection on a listening socket: `[socket, peer address]`. */
+  sockAccept(sock: Socket): Future<[Socket, SocketAddress]> {
+    const impl = this.#sock(sock, 'accept');
+    if (sock.type !== SOCK_STREAM) throw new TypeError('sockAccept needs a SOCK_STREAM socket');
+    return impl.accept(this);
+  }
+
+  /** Connects `sock` to `address` (`[host, port]`, a name is resolved first; a path for AF_UNIX). */
+  sockConnect(sock: Socket, address: SocketAddress): Future<void> {
+    const impl = this.#sock(sock, 'connect');
+    checkAddress(sock.family, address, 'address');
+    return impl.connect(this, address);
+  }
+
+  /** Receives at most `n` bytes; an empty Buffer at EOF. */
+  sockRecv(sock: Socket, n: number): Future<Buffer> {
+    const impl = this.#sock(sock, 'recv');
+    checkNbytes(n, 'n');
+    return impl.recv(this, n);
+  }
+
+  /** Receives into `buf`; the number of bytes read (0 at EOF). */
+  sockRecvInto(sock: Socket, buf: Uint8Array): Future<number> {
+    const impl = this.#sock(sock, 'recv');
+    return impl.recvInto(this, intoBytes(buf, 'buf'));
+  }
+
+  /** Sends all of `data`, waiting for room as needed. */
+  sockSendall(sock: Socket, data: Uint8Array | string): Future<void> {
+    const impl = this.#sock(sock, 'send');
+    return impl.sendall(this, toBytes(data, 'data'));
+  }
+
+  /** Receives one datagram of at most `n` bytes: `[data, sender address]`. */
+  sockRecvfrom(sock: Socket, n: number): Future<[Buffer, SocketAddress]> {
+    const impl = this.#sock(sock, 'recvfrom');
+    checkNbytes(n, 'n');
+    return impl.recvfrom(this, n);
+  }
+
+  /** Sends one datagram to `address`; the bytes sent. */
+  sockSendto(sock: Socket, data: Uint8Array | string, address: SocketAddress): Future<number> {
+    const impl = this.#sock(sock, 'sendto');
+    const bytes = toBytes(data, 'data');
+    checkAddress(sock.family, address, 'address');
+    return impl.sendto(this, bytes, address);
   }
 
   // --- error handling ---------------------------------------------------------------------------

@@ -91,6 +91,12 @@ export interface NativeIoHandle {
   udpSend(id: number, data: Uint8Array, host: string | null, port: number): number;
   /** Stops receiving, then closes once the queued sends are out, or at once (`abort`). */
   udpClose(id: number, abort: boolean): void;
+  /** A stopped poll handle on `fd`; its id, or a libuv error (EBADF, EEXIST: watched already, EPERM: not pollable). */
+  pollOpen(fd: number): number;
+  /** Watches for `events` (1 readable | 2 writable; 0 stops): POLL records follow; 0 or a libuv error. */
+  pollSet(id: number, events: number): number;
+  /** Closes a poll handle (the fd leaves epoll at once). */
+  pollClose(id: number): void;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
   /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */
@@ -110,6 +116,24 @@ export interface NativeBinding {
   Io: new (loop: NativeLoopHandle, eventCapacity: number, arenaSize: number) => NativeIoHandle;
   /** `[code, message]` of a libuv error number (uv_err_name, uv_strerror). */
   errName(errno: number): [string, string];
+  // The socket syscalls (native/socket.cc): each tries once; >= 0, or -errno (-EAGAIN: would
+  // block). `fd` must be one the addon made and still owns (else -EBADF). family: 1, 2 or 10.
+  socketOpen(family: number, type: number): number;
+  socketBind(fd: number, family: number, host: string, port: number): number;
+  socketListen(fd: number, backlog: number): number;
+  socketConnect(fd: number, family: number, host: string, port: number): number;
+  /** SO_ERROR as -errno, or 0. */
+  socketError(fd: number): number;
+  socketAccept(fd: number): number;
+  socketRecv(fd: number, buf: Uint8Array): number;
+  socketSend(fd: number, data: Uint8Array): number;
+  socketRecvfrom(fd: number, buf: Uint8Array): [number, [string, number] | string] | number;
+  socketSendto(fd: number, data: Uint8Array, family: number, host: string, port: number): number;
+  socketName(fd: number, peer: boolean): [string, number] | string | number;
+  socketShutdown(fd: number, how: number): number;
+  socketClose(fd: number): number;
+  /** The fd stops being the addon's (a transport's libuv handle takes it). */
+  socketDetach(fd: number): number;
 }
 
 /** Options of {@link loadBinding}. */

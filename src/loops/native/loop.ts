@@ -31,6 +31,9 @@ import { createUnixConnection, createUnixServer } from './pipe.js';
 import { createServer } from './server.js';
 import { createConnection } from './tcp.js';
 import { createDatagramEndpoint } from './udp.js';
+import { FdWatches } from './poll.js';
+import { NativeSocket } from './sock.js';
+import type { SocketImpl } from '../../socket.js';
 
 /** An asyncio event loop whose timers and scheduling run in the native addon. */
 export class NativeEventLoop extends BaseEventLoop {
@@ -38,6 +41,10 @@ export class NativeEventLoop extends BaseEventLoop {
   /** Sockets and pipes in C++ (made with the first connection, server or endpoint). */
   #io: NativeIo | null = null;
   readonly #getIo = (): NativeIo => (this.#io ??= new NativeIo(this, this.#binding, this.#native));
+  /** fd watches on uv_poll_t (addReader & co., and the sock* waits). */
+  #fds: FdWatches | null = null;
+  /** @internal */
+  protected readonly _socketKind = 'native';
   readonly #tick: () => void;
   readonly #clock: Float64Array;
   readonly #native: NativeLoopHandle;
@@ -216,7 +223,18 @@ export class NativeEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
+  override _fdWatches(): FdWatches {
+    return (this.#fds ??= new FdWatches(this, this.#getIo));
+  }
+
+  /** @internal A real OS socket (native/socket.cc). */
+  _socketImpl(family: number, type: number): SocketImpl {
+    return NativeSocket.open(this.#binding, family, type);
+  }
+
+  /** @internal */
   protected _closeResources(): void {
+    this.#fds?.clear();
     this.#native.close();
     const timers = this.#timers;
     this.#timers = [];

@@ -7,6 +7,8 @@ import type { TimerEntry } from '../../events.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { BaseEventLoop } from '../base.js';
 import { RESOLVED } from '../../futures.js';
+import type { SocketImpl } from '../../socket.js';
+import { PureSocket } from './sock.js';
 
 /**
  * When work is ready after an iteration, the next one runs from `process.nextTick` (once the
@@ -56,6 +58,14 @@ export class PureEventLoop extends BaseEventLoop {
 
   time(): number {
     return performance.now() / 1000;
+  }
+
+  /** @internal */
+  protected readonly _socketKind = 'pure';
+
+  /** @internal A node:net / node:dgram socket (./sock.ts). */
+  _socketImpl(family: number, type: number): SocketImpl {
+    return new PureSocket(family, type);
   }
 
   /** @internal */

@@ -1,0 +1,51 @@
+/**
+ * Argument checks of the low-level socket API, shared by `Socket` (src/socket.ts), the loops'
+ * `sock*` methods (BaseEventLoop) and both backends' socket implementations.
+ */
+import { describe } from '../events.js';
+
+const AF_UNIX = 1;
+
+/** @internal Checks an address for `family`: a path string (AF_UNIX) or `[host, port]`. */
+export function checkAddress(family: number, address: unknown, name: string): void {
+  if (family === AF_UNIX) {
+    if (typeof address !== 'string') throw new TypeError(`${name} of an AF_UNIX socket must be a path string, not ${describe(address)}`);
+    if (address.includes('\0')) throw new TypeError(`${name} must not contain NUL bytes`);
+    return;
+  }
+  if (!Array.isArray(address) || address.length < 2 || typeof address[0] !== 'string') {
+    throw new TypeError(`${name} must be [host, port] for an AF_INET/AF_INET6 socket, not ${describe(address)}`);
+  }
+  const port = address[1];
+  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${name} port must be an integer, not ${describe(port)}`);
+  if (port < 0 || port > 65535) throw new RangeError(`${name} port must be in 0..65535, not ${port}`);
+}
+
+
+/** @internal A byte count: an integer >= 0. */
+export function checkNbytes(n: unknown, name = 'n'): void {
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError(`${name} must be an integer, not ${describe(n)}`);
+  if (n < 0) throw new RangeError(`${name} must be >= 0, not ${n}`);
+}
+
+/** @internal Bytes to send: a Uint8Array (a Buffer is one), or a string (sent as UTF-8). */
+export function toBytes(data: unknown, name = 'data'): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(`${name} must be a Buffer, Uint8Array or string, not ${describe(data)}`);
+}
+
+/** @internal A buffer to receive into: a Uint8Array (a Buffer is one) or another ArrayBufferView. */
+export function intoBytes(buf: unknown, name = 'buf'): Uint8Array {
+  if (buf instanceof Uint8Array) return buf;
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  throw new TypeError(`${name} must be a Buffer or Uint8Array, not ${describe(buf)}`);
+}
+
+/** @internal `[host, port]` → host for node:net/dgram and the addon: '' is any address, 'localhost' the loopback. */
+export function bindHost(host: string, v6: boolean): string {
+  if (host === '') return v6 ? '::' : '0.0.0.0';
+  if (host === 'localhost') return v6 ? '::1' : '127.0.0.1';
+  return host;
+}

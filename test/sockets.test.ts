@@ -1,0 +1,324 @@
+/**
+ * The low-level socket API (SPEC "low-level sockets") on every loop: `socket()` and `Socket`, and
+ * the loop's sock* methods. The native loop's sockets are real OS sockets (native/socket.cc), the
+ * pure loop's node:net/node:dgram ones (loops/pure/sock.ts): one test body for both. Network:
+ * 127.0.0.1 / ::1, port 0.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect, test } from 'vitest';
+import * as aio from '../src/index.js';
+import { eachLoop } from './loops.js';
+
+const HAS_IPV6 = await new Promise<boolean>((resolve) => {
+  const s = dgram.createSocket('udp6');
+  s.once('error', () => {
+    s.close();
+    resolve(false);
+  });
+  s.bind(0, '::1', () => {
+    s.close();
+    resolve(true);
+  });
+});
+
+/** A listening socket on 127.0.0.1 and its port. */
+function listener(): [aio.Socket, number] {
+  const s = aio.socket(aio.AF_INET, aio.SOCK_STREAM);
+  s.setblocking(false);
+  s.bind(['127.0.0.1', 0]);
+  s.listen();
+  return [s, (s.getsockname() as [string, number])[1]];
+}
+
+/** A connected pair: [client, server side]. */
+async function pair(): Promise<[aio.Socket, aio.Socket]> {
+  const loop = aio.getRunningLoop();
+  const [l, port] = listener();
+  const c = aio.socket();
+  c.setblocking(false);
+  const accepted = loop.sockAccept(l);
+  await loop.sockConnect(c, ['127.0.0.1', port]);
+  const [s] = await accepted;
+  l.close();
+  return [c, s];
+}
+
+async function recvAll(sock: aio.Socket, n: number): Promise<Buffer> {
+  const loop = aio.getRunningLoop();
+  const parts: Buffer[] = [];
+  let got = 0;
+  while (got < n) {
+    const b = await loop.sockRecv(sock, 65536);
+    if (b.length === 0) break;
+    parts.push(b);
+    got += b.length;
+  }
+  return Buffer.concat(parts);
+}
+
+eachLoop((lc) => {
+  test('echo through sockAccept / sockConnect / sockRecv / sockSendall', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [l, port] = listener();
+      expect(l.family).toBe(aio.AF_INET);
+      expect(l.type).toBe(aio.SOCK_STREAM);
+      const server = (async () => {
+        const [conn, addr] = await loop.sockAccept(l);
+        expect(addr[0]).toBe('127.0.0.1');
+        for (;;) {
+          const data = await loop.sockRecv(conn, 1024);
+          if (data.length === 0) break;
+          await loop.sockSendall(conn, data);
+        }
+        conn.close();
+      })();
+      const c = aio.socket();
+      c.setblocking(false);
+      await loop.sockConnect(c, ['127.0.0.1', port]);
+      expect(c.getpeername()).toEqual(['127.0.0.1', port]);
+      expect((c.getsockname() as [string, number])[0]).toBe('127.0.0.1');
+      await loop.sockSendall(c, 'hello');
+      expect((await loop.sockRecv(c, 100)).toString()).toBe('hello');
+      c.shutdown(aio.SHUT_WR);
+      expect((await loop.sockRecv(c, 100)).length).toBe(0);
+      await server;
+      c.close();
+      l.close();
+    }));
+
+  test('sockRecv returns at most n bytes, in order; sockRecvInto fills a buffer', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [c, s] = await pair();
+      await loop.sockSendall(c, Buffer.from('abcdefghij'));
+      let got = '';
+      while (got.length < 10) {
+        const b = await loop.sockRecv(s, 3);
+        expect(b.length).toBeLessThanOrEqual(3);
+        got += b.toString();
+      }
+      expect(got).toBe('abcdefghij');
+      await loop.sockSendall(c, 'xyz');
+      const buf = Buffer.alloc(8);
+      const n = await loop.sockRecvInto(s, buf);
+      expect(buf.subarray(0, n).toString()).toBe('xyz'.slice(0, n));
+      expect(await loop.sockRecv(s, 0)).toEqual(Buffer.alloc(0));
+      c.close();
+      // EOF: an empty Buffer, and 0 from sockRecvInto.
+      let rest = n;
+      while (rest < 3) rest += (await loop.sockRecv(s, 10)).length;
+      expect((await loop.sockRecv(s, 10)).length).toBe(0);
+      expect(await loop.sockRecvInto(s, buf)).toBe(0);
+      s.close();
+    }));
+
+  test('a 10 MB sockSendall arrives whole and in order', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [c, s] = await pair();
+      const data = randomBytes(10 * 1024 * 1024);
+      const sent = loop.sockSendall(c, data);
+      const got = await recvAll(s, data.length);
+      await sent;
+      expect(got.length).toBe(data.length);
+      expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+      c.close();
+      s.close();
+    }));
+
+  test('a cancelled sockRecv / sockAccept loses nothing', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [l, port] = listener();
+      const pending = loop.sockAccept(l);
+      await aio.sleep(0.01);
+      pending.cancel();
+      const c = aio.socket();
+      c.setblocking(false);
+      await loop.sockConnect(c, ['127.0.0.1', port]);
+      const [s] = await loop.sockAccept(l);
+      const r = loop.sockRecv(s, 100);
+      await aio.sleep(0.01);
+      r.cancel();
+      await loop.sockSendall(c, 'after');
+      expect((await loop.sockRecv(s, 100)).toString()).toBe('after');
+      // Cancelled by a timeout while waiting: the next recv still gets the data.
+      await expect(aio.waitFor(loop.sockRecv(s, 100), 0.02)).rejects.toBeInstanceOf(aio.TimeoutError);
+      await loop.sockSendall(c, 'later');
+      expect((await loop.sockRecv(s, 100)).toString()).toBe('later');
+      c.close();
+      s.close();
+      l.close();
+    }));
+
+  test('closing a socket rejects its pending sockRecv with EBADF; close is idempotent; dispose closes', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [c, s] = await pair();
+      const r = loop.sockRecv(s, 10);
+      await aio.sleep(0.01);
+      s.close();
+      await expect(r).rejects.toMatchObject({ code: 'EBADF' });
+      s.close();
+      expect(s.fileno()).toBe(-1);
+      expect(() => s.getsockname()).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      expect(() => loop.sockRecv(s, 1)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      {
+        using d = c;
+        expect(d.closed).toBe(false);
+      }
+      expect(c.closed).toBe(true);
+    }));
+
+  test('connect refused: ECONNREFUSED with code, errno, syscall', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [l, port] = listener();
+      l.close();
+      const c = aio.socket();
+      c.setblocking(false);
+      const e = await loop.sockConnect(c, ['127.0.0.1', port]).then(
+        () => null,
+        (x: NodeJS.ErrnoException) => x,
+      );
+      expect(e).toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
+      expect(typeof e!.errno).toBe('number');
+      c.close();
+    }));
+
+  test('bind to a port in use: EADDRINUSE from bind() or listen()', () =>
+    lc.run(async () => {
+      const [l, port] = listener();
+      const s = aio.socket();
+      const e = (() => {
+        try {
+          s.bind(['127.0.0.1', port]);
+          s.listen();
+          return null;
+        } catch (x) {
+          return x as NodeJS.ErrnoException;
+        }
+      })();
+      expect(e).toMatchObject({ code: 'EADDRINUSE' });
+      expect(typeof e!.errno).toBe('number');
+      expect(typeof e!.syscall).toBe('string');
+      s.close();
+      l.close();
+    }));
+
+  test('UDP: sockSendto / sockRecvfrom on IPv4 and IPv6', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const families: [number, string][] = [[aio.AF_INET, '127.0.0.1']];
+      if (HAS_IPV6) families.push([aio.AF_INET6, '::1']);
+      for (const [family, host] of families) {
+        const a = aio.socket(family, aio.SOCK_DGRAM);
+        const b = aio.socket(family, aio.SOCK_DGRAM);
+        a.setblocking(false);
+        b.setblocking(false);
+        a.bind([host, 0]);
+        b.bind([host, 0]);
+        const [, pa] = a.getsockname() as [string, number];
+        const [, pb] = b.getsockname() as [string, number];
+        expect(pa).toBeGreaterThan(0);
+        const got = loop.sockRecvfrom(b, 100);
+        expect(await loop.sockSendto(a, 'ping', [host, pb])).toBe(4);
+        const [data, from] = await got;
+        expect(data.toString()).toBe('ping');
+        expect(from).toEqual([host, pa]);
+        // A datagram longer than n is cut to n.
+        await loop.sockSendto(b, Buffer.alloc(50, 1), [host, pa]);
+        const [cut] = await loop.sockRecvfrom(a, 10);
+        expect(cut.length).toBe(10);
+        a.close();
+        b.close();
+      }
+    }));
+
+  test('AF_UNIX stream sockets', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aloop-sock-'));
+      const p = path.join(dir, 's');
+      try {
+        const l = aio.socket(aio.AF_UNIX, aio.SOCK_STREAM);
+        l.setblocking(false);
+        l.bind(p);
+        l.listen();
+        expect(l.getsockname()).toBe(p);
+        const c = aio.socket(aio.AF_UNIX);
+        c.setblocking(false);
+        const acc = loop.sockAccept(l);
+        await loop.sockConnect(c, p);
+        const [s] = await acc;
+        await loop.sockSendall(c, 'unix');
+        expect((await loop.sockRecv(s, 10)).toString()).toBe('unix');
+        await loop.sockSendall(s, 'back');
+        expect((await loop.sockRecv(c, 10)).toString()).toBe('back');
+        c.close();
+        s.close();
+        l.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }));
+
+  test('bad arguments: TypeError / RangeError naming the argument', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      expect(() => aio.socket(99)).toThrow(RangeError);
+      expect(() => aio.socket('x' as never)).toThrow(TypeError);
+      expect(() => aio.socket(aio.AF_INET, 7)).toThrow(RangeError);
+      const s = aio.socket();
+      expect(() => s.bind('x' as never)).toThrow(/address/);
+      expect(() => s.bind(['127.0.0.1', 70000])).toThrow(RangeError);
+      expect(() => s.setblocking(0 as never)).toThrow(TypeError);
+      expect(() => s.shutdown(5)).toThrow(RangeError);
+      expect(() => s.listen(-1)).toThrow(RangeError);
+      expect(() => loop.sockRecv({} as never, 1)).toThrow(/sock must be a Socket/);
+      expect(() => loop.sockRecv(s, -1)).toThrow(RangeError);
+      expect(() => loop.sockRecv(s, 1.5)).toThrow(TypeError);
+      expect(() => loop.sockRecvInto(s, 'no' as never)).toThrow(/buf/);
+      expect(() => loop.sockSendall(s, 5 as never)).toThrow(/data/);
+      expect(() => loop.sockConnect(s, ['127.0.0.1'] as never)).toThrow(TypeError);
+      s.close();
+    }));
+
+  test('debug mode: a blocking socket is refused, as asyncio does', () =>
+    lc.run(
+      async () => {
+        const loop = aio.getRunningLoop();
+        const s = aio.socket();
+        expect(() => loop.sockRecv(s, 1)).toThrow(/must be non-blocking/);
+        s.setblocking(false);
+        expect(s.getblocking()).toBe(false);
+        s.close();
+      },
+      { debug: true },
+    ));
+
+  test('fileno: an fd on the native loop; close makes it -1', () =>
+    lc.run(async () => {
+      const [l] = listener();
+      if (lc.name === 'native') expect(l.fileno()).toBeGreaterThan(2);
+      else expect(typeof l.fileno()).toBe('number');
+      l.close();
+      expect(l.fileno()).toBe(-1);
+    }));
+});
+
+test('a socket of one loop kind is refused by the other, saying why', async () => {
+  const { LOOPS } = await import('./loops.js');
+  if (LOOPS.length < 2) return;
+  const [pure, native] = LOOPS as [(typeof LOOPS)[0], (typeof LOOPS)[0]];
+  const s = await pure.run(async () => aio.socket());
+  await native.run(async () => {
+    expect(() => aio.getRunningLoop().sockRecv(s, 1)).toThrow(/made for the pure loop/);
+  });
+  s.close();
+});
