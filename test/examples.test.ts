@@ -63,3 +63,10 @@ test('asyncq: every produced item is consumed, then consumers are cancelled and 
   expect(got).toEqual(added);
   expect(out).toMatch(/Program completed in [\d.]+ seconds\./);
 });
+
+test('sock-echo: the seed echo server on sockAccept/sockRecv/sockSendall echoes three clients, on both loops', async () => {
+  for (const env of [{}, { ALOOP_NATIVE: '1' }]) {
+    const out = await example('sock-echo.mjs', env);
+    expect(out.trim().split('\n')).toEqual(['echoed: hello from a', 'echoed: hello from b', 'echoed: hello from c']);
+  }
+});
