@@ -25,16 +25,27 @@ class FdWatch implements IoEndpoint {
   writer: Handle | null = null;
   /** The interests set on the poll handle. */
   events = 0;
+  /** The fd belongs to a Socket of ours: the handle may stay open while idle (see `keep`). */
+  owned = false;
   readonly #loop: BaseEventLoop;
+  readonly #table: FdWatches;
 
-  constructor(fd: number, id: number, loop: BaseEventLoop) {
+  constructor(fd: number, id: number, loop: BaseEventLoop, table: FdWatches) {
     this.fd = fd;
     this.id = id;
     this.#loop = loop;
+    this.#table = table;
+  }
+
+  wanted(): number {
+    return (this.reader !== null ? READABLE : 0) | (this.writer !== null ? WRITABLE : 0);
   }
 
   _event(kind: number, a: number): void {
     if (kind !== Ev.poll) return;
+    // Armed for an interest nobody has now (a sock* operation ended, its watch left armed in
+    // case the next one wants it): disarm it at last.
+    if (a >= 0 && (a & ~this.wanted()) !== 0) this.#table._sync(this);
     // An error (a < 0) wakes both sides: their next syscall meets it, as a selector reports an
     // fd in error as readable and writable.
     const bits = a < 0 ? READABLE | WRITABLE : a;
@@ -63,7 +74,7 @@ export class FdWatches {
     if (w === undefined) {
       const id = io.native.pollOpen(fd);
       if (id < 0) throw io.error(id, 'uv_poll_init');
-      w = new FdWatch(fd, id, this.#loop);
+      w = new FdWatch(fd, id, this.#loop, this);
       io.register(id, w);
       this.#byFd.set(fd, w);
     }
@@ -76,8 +87,15 @@ export class FdWatches {
     return h;
   }
 
-  /** Stops watching `fd` for one interest; false if there was none. */
-  remove(fd: number, writer: boolean): boolean {
+  /**
+   * Stops watching `fd` for one interest; false if there was none. `lazy` (the sock* operations
+   * on a Socket's own fd, which stays open until the Socket closes and releases its watch): the
+   * poll handle stays open and armed, and is disarmed only if it reports readiness nobody wants.
+   * An echo's recv → send → recv then costs no call into the addon for the watch. A program's
+   * own fd (removeReader) is closed with its last interest: the fd may be closed next and its
+   * number reused by a socket libuv watches.
+   */
+  remove(fd: number, writer: boolean, lazy = false): boolean {
     const w = this.#byFd.get(fd);
     if (w === undefined) return false;
     const h = writer ? w.writer : w.reader;
@@ -85,8 +103,29 @@ export class FdWatches {
     if (writer) w.writer = null;
     else w.reader = null;
     h.cancel();
-    this.#update(w, this.#getIo());
+    if (lazy) w.owned = true;
+    else this.#update(w, this.#getIo());
     return true;
+  }
+
+  /** Closes `fd`'s watch whatever it holds (its Socket is closing: before the fd is). */
+  release(fd: number): void {
+    const w = this.#byFd.get(fd);
+    if (w === undefined) return;
+    w.reader?.cancel();
+    w.writer?.cancel();
+    w.reader = w.writer = null;
+    this.#update(w, this.#getIo());
+  }
+
+  /** @internal Disarms what `w` no longer wants (an idle watch of a Socket's fd stays open). */
+  _sync(w: FdWatch): void {
+    if (w.wanted() === 0 && !w.owned) {
+      this.#update(w, this.#getIo());
+      return;
+    }
+    const err = this.#getIo().native.pollSet(w.id, w.wanted());
+    if (err === 0) w.events = w.wanted();
   }
 
   /** Drops every watch (the loop is closing; C++ closes the handles). */

@@ -17,6 +17,10 @@ import type { FdWatches } from './poll.js';
 const EAGAIN = -11;
 const EINPROGRESS = -115;
 
+/** Reads of at most this much go through one shared buffer (JS runs on one thread). */
+const SCRATCH_SIZE = 64 * 1024;
+const scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+
 /** @internal What a native loop lends its sockets. */
 export interface NativeSockLoop extends AbstractEventLoop {
   _fdWatches(): FdWatches;
@@ -38,6 +42,8 @@ export class NativeSocket implements SocketImpl {
   #fd: number;
   /** Operations waiting for readiness (one reader and one writer at most, per asyncio's rules). */
   readonly #waiting = new Set<Waiting>();
+  /** The fd watches (of each loop that used this socket) that may hold an idle poll handle on it. */
+  readonly #watched = new Set<FdWatches>();
 
   constructor(binding: NativeBinding, family: number, type: number, fd: number) {
     this.#b = binding;
@@ -97,13 +103,20 @@ export class NativeSocket implements SocketImpl {
     if (r < 0) throw this.#err(r, 'shutdown');
   }
 
-  close(): void {
-    // Watches first: the fd leaves epoll before its number can be reused.
+  /** Ends the waiting operations and closes the fd's poll handles (before the fd is closed). */
+  #unwatch(end: (w: Waiting) => void): void {
     for (const w of [...this.#waiting]) {
       this.#waiting.delete(w);
       w.watches.remove(this.#fd, w.writer);
-      if (!w.fut.done()) w.fut.setException(closedSocketError(w.writer ? 'send' : 'recv'));
+      if (!w.fut.done()) end(w);
     }
+    for (const watches of this.#watched) watches.release(this.#fd);
+    this.#watched.clear();
+  }
+
+  close(): void {
+    // Watches first: the fd leaves epoll before its number can be reused.
+    this.#unwatch((w) => w.fut.setException(closedSocketError(w.writer ? 'send' : 'recv')));
     const fd = this.#fd;
     this.#fd = -1;
     this.#b.socketClose(fd);
@@ -111,11 +124,7 @@ export class NativeSocket implements SocketImpl {
 
   /** @internal The fd, no longer the addon's (a transport takes it); pending operations end first. */
   detach(): number {
-    for (const w of [...this.#waiting]) {
-      this.#waiting.delete(w);
-      w.watches.remove(this.#fd, w.writer);
-      if (!w.fut.done()) w.fut.cancel();
-    }
+    this.#unwatch((w) => w.fut.cancel());
     const fd = this.#fd;
     this.#fd = -1;
     const r = this.#b.socketDetach(fd);
@@ -145,13 +154,14 @@ export class NativeSocket implements SocketImpl {
     const retry = (): void => {
       if (fut.done() || !guard()) return;
       this.#waiting.delete(w);
-      watches.remove(fd, writer);
+      watches.remove(fd, writer, true);
     };
     watches.add(fd, writer, retry, null);
+    this.#watched.add(watches);
     this.#waiting.add(w);
     fut.addDoneCallback(() => {
       if (!this.#waiting.delete(w)) return;
-      watches.remove(fd, writer);
+      watches.remove(fd, writer, true);
     });
     return fut;
   }
@@ -224,12 +234,20 @@ export class NativeSocket implements SocketImpl {
         fut.setResult(Buffer.alloc(0));
         return true;
       }
-      const buf = Buffer.allocUnsafe(n);
+      // Into the shared scratch buffer, then a copy of what came: a recv(65536) that gets 1 KiB
+      // costs a 1 KiB Buffer from Node's pool, not a fresh 64 KiB allocation per call.
+      const big = n > SCRATCH_SIZE;
+      const buf = big ? Buffer.allocUnsafe(n) : n === SCRATCH_SIZE ? scratch : scratch.subarray(0, n);
       const r = this.#b.socketRecv(this.#fd, buf);
       if (r === EAGAIN) return false;
       if (r < 0) throw this.#err(r, 'recv');
-      // A short read of a large buffer is copied: the rest of the allocation is not kept alive.
-      fut.setResult(r === n ? buf : r < n >> 1 ? Buffer.from(buf.subarray(0, r)) : buf.subarray(0, r));
+      if (big) {
+        fut.setResult(r === n ? buf : Buffer.from(buf.subarray(0, r)));
+      } else {
+        const out = Buffer.allocUnsafe(r);
+        scratch.copy(out, 0, 0, r);
+        fut.setResult(out);
+      }
       return true;
     });
   }
@@ -264,11 +282,12 @@ export class NativeSocket implements SocketImpl {
 
   recvfrom(loop: AbstractEventLoop, n: number): Future<[Buffer, SocketAddress]> {
     return this.#op(loop, false, (fut) => {
-      const buf = Buffer.allocUnsafe(n);
+      const big = n > SCRATCH_SIZE;
+      const buf = big ? Buffer.allocUnsafe(n) : n === SCRATCH_SIZE ? scratch : scratch.subarray(0, n);
       const r = this.#b.socketRecvfrom(this.#fd, buf);
       if (r === EAGAIN) return false;
       if (typeof r === 'number') throw this.#err(r, 'recvfrom');
-      fut.setResult([r[0] === n ? buf : Buffer.from(buf.subarray(0, r[0])), r[1]]);
+      fut.setResult([big && r[0] === n ? buf : Buffer.from(buf.subarray(0, r[0])), r[1]]);
       return true;
     });
   }
