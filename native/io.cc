@@ -279,6 +279,7 @@ napi_value NativeIo::Define(napi_env env) {
       MethodProperty<NativeIo, &NativeIo::PollOpen>("pollOpen", "Io.pollOpen"),
       MethodProperty<NativeIo, &NativeIo::PollSet>("pollSet", "Io.pollSet"),
       MethodProperty<NativeIo, &NativeIo::PollClose>("pollClose", "Io.pollClose"),
+      MethodProperty<NativeIo, &NativeIo::OpenFd>("openFd", "Io.openFd"),
   };
   napi_value cls = nullptr;
   napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Io"),

@@ -207,6 +207,14 @@ class IoTable {
   int32_t PollSet(int32_t id, int events);
   void PollClose(int32_t id);
 
+  // Sockets of the low-level API handed to transports (socket.cc).
+  /**
+   * A handle of `kind` on socket `fd`, which the table now owns (closed with the handle): a
+   * connected stream (reading), a listener (listening, not accepting until SetAccepting) or a
+   * UDP socket (not receiving until setReading). Its id, or a libuv error (the fd closed).
+   */
+  int32_t OpenFd(HandleKind kind, int fd, bool listener, int backlog);
+
   LoopCore* core;
 
  private:
@@ -336,6 +344,8 @@ class NativeIo {
   napi_value PollOpen(Call& c);
   napi_value PollSet(Call& c);
   napi_value PollClose(Call& c);
+  // socket.cc
+  napi_value OpenFd(Call& c);
 
   napi_env env_ = nullptr;
   /** Keeps the loop's JS object (and so `loop_`) alive as long as this one. */
@@ -362,6 +372,9 @@ napi_value ErrName(napi_env env, napi_callback_info info);
 
 /** An IP literal of `family` (4 or 6) and a port as a sockaddr; UV_EINVAL for anything else. */
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out);
+
+/** Takes socket `fd` from the low-level API's set (socket.cc); false if it is not one of them. */
+bool TakeSocketFd(int fd);
 
 /** Adds the socket syscall functions (socket.cc) to the addon's exports. */
 void DefineSocketFunctions(napi_env env, napi_value exports);

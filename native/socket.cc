@@ -27,6 +27,7 @@
 #include <unordered_set>
 
 #include "io.h"
+#include "loop.h"
 
 namespace aloop {
 
@@ -319,17 +320,54 @@ napi_value SocketClose(napi_env env, napi_callback_info info) {
   return c.Number(close(fd) == 0 || errno == EINTR ? 0 : -errno);
 }
 
-// socketDetach(fd) → fd or -EBADF: the fd is no longer ours (a transport's libuv handle owns it)
-napi_value SocketDetach(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err)) return nullptr;
-  if (err < 0 || !Disown(fd)) return c.Number(-EBADF);
-  return c.Number(fd);
+}  // namespace
+
+bool TakeSocketFd(int fd) { return Disown(fd); }
+
+int32_t IoTable::OpenFd(HandleKind kind, int fd, bool listener, int backlog) {
+  IoHandle* h = NewHandle(kind, listener);
+  int err = kind == kTcp ? uv_tcp_open(&h->uv.tcp, fd) : kind == kPipe ? uv_pipe_open(&h->uv.pipe, fd) : uv_udp_open(&h->uv.udp, fd);
+  if (err < 0) {
+    close(fd);  // not the handle's: uv_close would leave it open
+    StartClose(h);
+    return err;
+  }
+  if (listener) {
+    err = StartListening(h, backlog);  // listen() again on a listening socket only sets the backlog
+    if (err < 0) {
+      StartClose(h);
+      return err;
+    }
+    return h->id;
+  }
+  if (kind == kUdp) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    h->family = getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && ss.ss_family == AF_INET6 ? 6 : 4;
+    h->js_reading = false;  // as UdpBind: JS asks once its endpoint is ready
+  } else if (kind == kTcp) {
+    uv_tcp_nodelay(&h->uv.tcp, 1);  // as every transport's (listen.cc Adopt)
+  }
+  h->connected = true;
+  UpdateReading(h);
+  return h->id;
 }
 
-}  // namespace
+// openFd(fd, kind, listener, backlog) → id, or a libuv error (UV_EBADF: not a socket of the
+// low-level API). kind: 0 TCP, 1 Unix, 2 UDP (HandleKind).
+napi_value NativeIo::OpenFd(Call& c) {
+  int32_t fd, kind, backlog;
+  bool listener;
+  if (!c.Int(0, "fd", INT32_MIN, INT32_MAX, &fd) || !c.Int(1, "kind", 0, 2, &kind) || !c.Bool(2, "listener", &listener) ||
+      !c.Int(3, "backlog", 0, INT32_MAX, &backlog)) {
+    return nullptr;
+  }
+  if (listener && kind == kUdp) return c.Number(UV_EINVAL);
+  IoTable* t = Table();
+  if (t == nullptr) return c.Number(UV_EBADF);
+  if (!TakeSocketFd(fd)) return c.Number(UV_EBADF);
+  return c.Number(t->OpenFd(static_cast<HandleKind>(kind), fd, listener, backlog));
+}
 
 void DefineSocketFunctions(napi_env env, napi_value exports) {
   struct Fn {
@@ -341,7 +379,7 @@ void DefineSocketFunctions(napi_env env, napi_value exports) {
       {"socketConnect", SocketConnect}, {"socketError", SocketError},     {"socketAccept", SocketAccept},
       {"socketRecv", SocketRecv},       {"socketSend", SocketSend},       {"socketRecvfrom", SocketRecvfrom},
       {"socketSendto", SocketSendto},   {"socketName", SocketName},       {"socketShutdown", SocketShutdown},
-      {"socketClose", SocketClose},     {"socketDetach", SocketDetach},
+      {"socketClose", SocketClose},
   };
   for (const Fn& f : kFns) {
     napi_value fn;
@@ -354,6 +392,9 @@ void DefineSocketFunctions(napi_env env, napi_value exports) {
 #else
 
 void DefineSocketFunctions(napi_env, napi_value) {}
+bool TakeSocketFd(int) { return false; }
+int32_t IoTable::OpenFd(HandleKind, int, bool, int) { return UV_ENOSYS; }
+napi_value NativeIo::OpenFd(Call& c) { return c.Number(UV_ENOSYS); }
 
 #endif
 

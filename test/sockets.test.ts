@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
 import { eachLoop } from './loops.js';
+import { Collector } from './protocols.js';
 
 const HAS_IPV6 = await new Promise<boolean>((resolve) => {
   const s = dgram.createSocket('udp6');
@@ -309,6 +310,124 @@ eachLoop((lc) => {
       else expect(typeof l.fileno()).toBe('number');
       l.close();
       expect(l.fileno()).toBe(-1);
+    }));
+  test('bind() before sockConnect: the client connects from that address', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [l, port] = listener();
+      const c = aio.socket();
+      c.setblocking(false);
+      c.bind(['127.0.0.1', 0]);
+      const local = c.getsockname() as [string, number];
+      expect(local[1]).toBeGreaterThan(0);
+      const acc = loop.sockAccept(l);
+      await loop.sockConnect(c, ['127.0.0.1', port]);
+      const [s, peer] = await acc;
+      expect(peer).toEqual(local);
+      expect(c.getsockname()).toEqual(local);
+      c.close();
+      s.close();
+      l.close();
+    }));
+
+  test('{ sock }: createConnection wraps a connected Socket; the Socket is detached', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [c, s] = await pair();
+      await loop.sockSendall(s, 'early');
+      await aio.sleep(0.02);
+      const [tr, proto] = await loop.createConnection(() => new Collector(), undefined as never, undefined as never, { sock: c });
+      expect(c.closed).toBe(true);
+      expect(() => loop.sockRecv(c, 1)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      expect((tr.getExtraInfo('peername') as [string, number])[0]).toBe('127.0.0.1');
+      tr.write(Buffer.from('to server'));
+      expect((await loop.sockRecv(s, 100)).toString()).toBe('to server');
+      await loop.sockSendall(s, 'late');
+      s.close();
+      await proto.done;
+      expect(proto.data.toString()).toBe('earlylate');
+    }));
+
+  test('{ sock }: createServer serves on a bound Socket; host/port with sock is refused', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const ls = aio.socket();
+      ls.bind(['127.0.0.1', 0]);
+      const port = (ls.getsockname() as [string, number])[1];
+      await expect(async () => loop.createServer(() => new Collector(), '127.0.0.1', 0, { sock: ls })).rejects.toThrow(/host\/port and sock can not be specified/);
+      const server = await loop.createServer(
+        () => {
+          let t: aio.Transport;
+          return { connectionMade: (x: aio.Transport) => void (t = x), dataReceived: (d: Buffer) => t.write(d) };
+        },
+        null,
+        null,
+        { sock: ls },
+      );
+      expect(ls.closed).toBe(true);
+      expect(server.sockets[0]!.getsockname()).toEqual(['127.0.0.1', port]);
+      const c = aio.socket();
+      c.setblocking(false);
+      await loop.sockConnect(c, ['127.0.0.1', port]);
+      await loop.sockSendall(c, 'echo me');
+      expect((await loop.sockRecv(c, 100)).toString()).toBe('echo me');
+      c.close();
+      server.close();
+      await server.waitClosed();
+    }));
+
+  test('{ sock }: createDatagramEndpoint on a bound SOCK_DGRAM Socket', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const us = aio.socket(aio.AF_INET, aio.SOCK_DGRAM);
+      us.bind(['127.0.0.1', 0]);
+      const addr = us.getsockname() as [string, number];
+      await expect(async () => loop.createDatagramEndpoint(() => ({}), { sock: us, localAddr: ['127.0.0.1', 0] })).rejects.toThrow(/modifier/);
+      const got = loop.createFuture<[Buffer, aio.Address]>();
+      const [tr] = await loop.createDatagramEndpoint(() => ({ datagramReceived: (d: Buffer, a: aio.Address) => void (got.done() || got.setResult([d, a])) }), { sock: us });
+      expect(us.closed).toBe(true);
+      expect(tr.getExtraInfo('sockname')).toEqual(addr);
+      const other = aio.socket(aio.AF_INET, aio.SOCK_DGRAM);
+      other.bind(['127.0.0.1', 0]);
+      await loop.sockSendto(other, 'dgram', addr);
+      const [d, from] = await got;
+      expect(d.toString()).toBe('dgram');
+      expect(from).toEqual(other.getsockname());
+      other.close();
+      tr.close();
+      await aio.sleep(0.01);
+    }));
+
+  test('{ sock }: createUnixServer and createUnixConnection with AF_UNIX Sockets', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aloop-sock-'));
+      const p = path.join(dir, 's');
+      try {
+        const ls = aio.socket(aio.AF_UNIX);
+        ls.bind(p);
+        const server = await loop.createUnixServer(
+          () => {
+            let t: aio.Transport;
+            return { connectionMade: (x: aio.Transport) => void (t = x), dataReceived: (d: Buffer) => t.write(d) };
+          },
+          undefined as never,
+          { sock: ls },
+        );
+        const c = aio.socket(aio.AF_UNIX);
+        c.setblocking(false);
+        await loop.sockConnect(c, p);
+        const [tr, proto] = await loop.createUnixConnection(() => new Collector(), undefined as never, { sock: c });
+        tr.write(Buffer.from('over unix'));
+        while (proto.data.length < 9) await aio.sleep(0.005);
+        expect(proto.data.toString()).toBe('over unix');
+        tr.close();
+        await proto.done;
+        server.close();
+        await server.waitClosed();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }));
 });
 

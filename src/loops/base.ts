@@ -45,7 +45,8 @@ import type {
 import * as nodenet from './nodenet/index.js';
 import { SOCK_STREAM } from '../transports.js';
 import { Socket, type SocketAddress, type SocketImpl } from '../socket.js';
-import { checkAddress, checkNbytes, intoBytes, toBytes } from './sock-args.js';
+import { checkAddress, checkHandoff, checkNbytes, intoBytes, toBytes } from './sock-args.js';
+import * as pureHandoff from './pure/handoff.js';
 
 /** @internal The fd watches of a loop that polls fds (the native loop's, loops/native/poll.ts). */
 export interface FdWatchTable {
@@ -434,22 +435,32 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   // --- network (node:net / node:dgram / node:dns; a loop with its own transports overrides) -----
 
   createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
+    const h = checkHandoff('connection', 'createConnection', protocolFactory, options, host != null || port != null);
+    if (h !== null) return pureHandoff.connectionFromSock(this, protocolFactory, h.sock);
     return nodenet.createConnection(this, protocolFactory, host, port, options);
   }
 
   createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
+    const h = checkHandoff('server', 'createServer', protocolFactory, options, host != null || port != null);
+    if (h !== null) return pureHandoff.serverFromSock(this, protocolFactory, h.sock, h.backlog, h.startServing);
     return nodenet.createServer(this, protocolFactory, host, port, options);
   }
 
   createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
+    const h = checkHandoff('connection', 'createUnixConnection', protocolFactory, options, path != null);
+    if (h !== null) return pureHandoff.connectionFromSock(this, protocolFactory, h.sock);
     return nodenet.createUnixConnection(this, protocolFactory, path, options);
   }
 
   createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
+    const h = checkHandoff('server', 'createUnixServer', protocolFactory, options, path != null);
+    if (h !== null) return pureHandoff.serverFromSock(this, protocolFactory, h.sock, h.backlog, h.startServing);
     return nodenet.createUnixServer(this, protocolFactory, path, options);
   }
 
   createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
+    const h = checkHandoff('endpoint', 'createDatagramEndpoint', protocolFactory, options, false);
+    if (h !== null) return pureHandoff.endpointFromSock(this, protocolFactory, h.sock);
     return nodenet.createDatagramEndpoint(this, protocolFactory, options);
   }
 

@@ -3,6 +3,9 @@
  * `sock*` methods (BaseEventLoop) and both backends' socket implementations.
  */
 import { describe } from '../events.js';
+import { Socket } from '../socket.js';
+import { SOCK_DGRAM, SOCK_STREAM } from '../transports.js';
+import { checkBacklog, checkBool, checkFactory, checkOptions } from './nodenet/util.js';
 
 const AF_UNIX = 1;
 
@@ -48,4 +51,40 @@ export function bindHost(host: string, v6: boolean): string {
   if (host === '') return v6 ? '::' : '0.0.0.0';
   if (host === 'localhost') return v6 ? '::1' : '127.0.0.1';
   return host;
+}
+
+/**
+ * @internal `{ sock }` of createConnection / createServer / createDatagramEndpoint (and the Unix
+ * ones): the Socket to hand over, or null when none is given. As asyncio: host/port (or path)
+ * must then be omitted ("host/port and sock can not be specified at the same time"), and an
+ * endpoint takes none of the options that would make its socket (`modifiers`).
+ */
+export function handoffSock(options: unknown, addressGiven: boolean, type: number, what: string, modifiers: string[] = []): Socket | null {
+  if (options === null || typeof options !== 'object') return null;
+  const sock = (options as { sock?: unknown }).sock;
+  if (sock === undefined || sock === null) return null;
+  if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket (from socket()), not ${describe(sock)}`);
+  if (addressGiven) throw new TypeError(`${what}: host/port and sock can not be specified at the same time`);
+  for (const m of modifiers) {
+    const v = (options as Record<string, unknown>)[m];
+    if (v !== undefined && v !== null && v !== 0 && v !== false) throw new TypeError(`${what}: socket modifier keyword arguments (${m}) can not be used when sock is specified`);
+  }
+  if (sock.type !== type) throw new TypeError(`${what} needs a ${type === SOCK_STREAM ? 'SOCK_STREAM' : 'SOCK_DGRAM'} socket`);
+  return sock;
+}
+
+/** @internal A `{ sock }` handoff of kind `what`: the Socket (or null) and the server options it keeps. */
+export function checkHandoff(
+  what: 'connection' | 'server' | 'endpoint',
+  name: string,
+  protocolFactory: unknown,
+  options: unknown,
+  addressGiven: boolean,
+): { sock: Socket; backlog: number; startServing: boolean } | null {
+  const modifiers = what === 'endpoint' ? ['localAddr', 'remoteAddr', 'family', 'broadcast', 'reusePort'] : [];
+  const sock = handoffSock(options, addressGiven, what === 'endpoint' ? SOCK_DGRAM : SOCK_STREAM, name, modifiers);
+  if (sock === null) return null;
+  checkFactory(protocolFactory);
+  const opts = checkOptions<{ backlog: number; startServing: boolean }>(options);
+  return { sock, backlog: what === 'server' ? checkBacklog(opts.backlog) : 0, startServing: checkBool(opts.startServing, 'startServing', true) };
 }

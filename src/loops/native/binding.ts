@@ -97,6 +97,12 @@ export interface NativeIoHandle {
   pollSet(id: number, events: number): number;
   /** Closes a poll handle (the fd leaves epoll at once). */
   pollClose(id: number): void;
+  /**
+   * A handle on a socket of the low-level API, which the handle now owns: kind 0 TCP, 1 Unix,
+   * 2 UDP; a connected stream (reading), a listener (not accepting until setAccepting) or a UDP
+   * socket (not receiving until setReading). Its id, or a libuv error (EBADF: not such a socket).
+   */
+  openFd(fd: number, kind: number, listener: boolean, backlog: number): number;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
   /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */
@@ -132,8 +138,6 @@ export interface NativeBinding {
   socketName(fd: number, peer: boolean): [string, number] | string | number;
   socketShutdown(fd: number, how: number): number;
   socketClose(fd: number): number;
-  /** The fd stops being the addon's (a transport's libuv handle takes it). */
-  socketDetach(fd: number): number;
 }
 
 /** Options of {@link loadBinding}. */

@@ -32,6 +32,8 @@ import { createServer } from './server.js';
 import { createConnection } from './tcp.js';
 import { createDatagramEndpoint } from './udp.js';
 import { FdWatches } from './poll.js';
+import * as nativeHandoff from './handoff.js';
+import { checkHandoff } from '../sock-args.js';
 import { NativeSocket } from './sock.js';
 import type { SocketImpl } from '../../socket.js';
 
@@ -199,26 +201,36 @@ export class NativeEventLoop extends BaseEventLoop {
 
   override createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
     if (this.isClosed()) throw new Error('Event loop is closed');
+    const h = checkHandoff('connection', 'createConnection', protocolFactory, options, host != null || port != null);
+    if (h !== null) return nativeHandoff.connectionFromSock(this, this.#getIo, protocolFactory, h.sock);
     return createConnection(this, this.#getIo, protocolFactory, host, port, options);
   }
 
   override createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
     if (this.isClosed()) throw new Error('Event loop is closed');
+    const h = checkHandoff('server', 'createServer', protocolFactory, options, host != null || port != null);
+    if (h !== null) return nativeHandoff.serverFromSock(this, this.#getIo, protocolFactory, h.sock, h.backlog, h.startServing);
     return createServer(this, this.#getIo, protocolFactory, host, port, options);
   }
 
   override createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
     if (this.isClosed()) throw new Error('Event loop is closed');
+    const h = checkHandoff('connection', 'createUnixConnection', protocolFactory, options, path != null);
+    if (h !== null) return nativeHandoff.connectionFromSock(this, this.#getIo, protocolFactory, h.sock);
     return createUnixConnection(this, this.#getIo, protocolFactory, path, options);
   }
 
   override createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
     if (this.isClosed()) throw new Error('Event loop is closed');
+    const h = checkHandoff('server', 'createUnixServer', protocolFactory, options, path != null);
+    if (h !== null) return nativeHandoff.serverFromSock(this, this.#getIo, protocolFactory, h.sock, h.backlog, h.startServing);
     return createUnixServer(this, this.#getIo, protocolFactory, path, options);
   }
 
   override createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
     if (this.isClosed()) throw new Error('Event loop is closed');
+    const h = checkHandoff('endpoint', 'createDatagramEndpoint', protocolFactory, options, false);
+    if (h !== null) return nativeHandoff.endpointFromSock(this, this.#getIo, protocolFactory, h.sock);
     return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
   }
 

@@ -122,13 +122,14 @@ export class NativeSocket implements SocketImpl {
     this.#b.socketClose(fd);
   }
 
-  /** @internal The fd, no longer the addon's (a transport takes it); pending operations end first. */
+  /**
+   * @internal The fd, for a transport's handle (`Io.openFd` takes it from the addon's sockets):
+   * pending operations are cancelled and the fd's watches closed first.
+   */
   detach(): number {
     this.#unwatch((w) => w.fut.cancel());
     const fd = this.#fd;
     this.#fd = -1;
-    const r = this.#b.socketDetach(fd);
-    if (r < 0) throw this.#err(r, 'detach');
     return fd;
   }
 

@@ -30,6 +30,8 @@ import { bindHost } from '../sock-args.js';
 const HIGH_WATER = 256 * 1024;
 /** Datagrams queued for sockRecvfrom before more are dropped (UDP's to lose, as a full kernel buffer). */
 const MAX_DATAGRAMS = 4096;
+/** The backlog of a socket bind() made listen before listen() names one (Linux's default cap). */
+const SOMAXCONN = 4096;
 
 type Waiter<T> = { fut: Future<T>; take: () => boolean };
 
@@ -93,6 +95,8 @@ export class PureSocket implements SocketImpl {
   // A listener.
   #server: net.Server | null = null;
   readonly #conns: net.Socket[] = [];
+  /** listen() was called (bind() listens too, but accepts nothing until then). */
+  #listened = false;
   #serverError: Error | null = null;
   // A connected stream.
   #stream: net.Socket | null = null;
@@ -255,13 +259,26 @@ export class PureSocket implements SocketImpl {
       return;
     }
     if (this.#bound !== null || this.#server !== null || this.#stream !== null) throw errnoError('EINVAL', -22, 'bind', 'the socket is bound already');
+    // node:net binds only as it listens: bind() listens already (accepting nothing until
+    // listen()), so that the port is taken, its errors thrown and getsockname() known here, as
+    // bind() does. A connect() that follows gives the port back and binds the client to it.
     this.#bound = address;
+    try {
+      this.#startListening(SOMAXCONN);
+    } catch (e) {
+      this.#bound = null;
+      throw e;
+    }
   }
 
   listen(backlog: number): void {
     this.#check('listen');
-    if (this.#server !== null) return;
     if (this.#stream !== null) throw errnoError('EINVAL', -22, 'listen', 'the socket is connected');
+    if (this.#server === null) this.#startListening(backlog);
+    this.#listened = true;
+  }
+
+  #startListening(backlog: number): void {
     const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
     server.on('connection', (c: net.Socket) => {
       this.#conns.push(c);
@@ -352,30 +369,51 @@ export class PureSocket implements SocketImpl {
     this.#dgram?.close();
   }
 
-  /** @internal The node object, no longer this socket's (a transport or server takes it). */
-  detach(): net.Socket | net.Server | dgram.Socket {
-    const o = this.#stream ?? this.#server ?? this.#dgram;
-    if (o === null) throw errnoError('EINVAL', -22, 'detach', 'the socket is neither connected, listening nor bound');
-    if (this.#stream !== null) {
-      this.#stream.removeAllListeners('data').removeAllListeners('end').removeAllListeners('error');
-      this.#stream.pause();
-      // Data received but not read yet goes back to the stream, for the transport to have first.
-      if (this.#chunks.length > 0) this.#stream.unshift(Buffer.concat(this.#chunks));
-    }
-    if (this.#server !== null) {
-      this.#server.removeAllListeners('connection').removeAllListeners('error');
-      for (const c of this.#conns.splice(0)) this.#server.emit('connection', c);
-    }
-    if (this.#dgram !== null) this.#dgram.removeAllListeners('message').removeAllListeners('error');
+  /** The socket's state, for the checks of `{ sock }` before anything is handed over. */
+  get state(): 'connected' | 'listening' | 'bound' | 'datagram' | 'new' {
+    if (this.#stream !== null) return 'connected';
+    if (this.#server !== null) return this.#listened ? 'listening' : 'bound';
+    if (this.#dgram !== null) return 'datagram';
+    return this.#bound !== null ? 'bound' : 'new';
+  }
+
+  /** A stream socket bound but not listening yet: listen now (createServer's `{ sock }`). */
+  listenForHandoff(backlog: number): void {
+    if (this.#stream === null && this.#dgram === null && !this.#listened) this.listen(backlog);
+  }
+
+  /**
+   * @internal The node objects, no longer this socket's (a transport or server takes them, `{ sock }`),
+   * with what this socket had received and not handed out: a stream's unread bytes, a listener's
+   * connections not accepted yet, a datagram socket's datagrams. Pending operations are cancelled.
+   */
+  detach(): { stream: net.Socket | null; server: net.Server | null; dgram: dgram.Socket | null; unread: Buffer | null; pending: net.Socket[]; datagrams: [Buffer, SocketAddress][] } {
+    for (const w of this.#readers.splice(0)) w.fut.cancel();
+    for (const f of this.#others) f.cancel();
+    this.#others.clear();
+    const out = {
+      stream: this.#stream,
+      server: this.#server,
+      dgram: this.#dgram,
+      unread: this.#chunks.length > 0 ? Buffer.concat(this.#chunks) : null,
+      pending: this.#conns.splice(0),
+      datagrams: this.#datagrams.splice(0),
+    };
+    // Their listeners go with this socket; the node objects are the new owner's to listen to.
+    out.stream?.removeAllListeners('data').removeAllListeners('end').removeAllListeners('error');
+    if (this.#paused) out.stream?.resume();
+    out.server?.removeAllListeners('connection').removeAllListeners('error');
+    out.dgram?.removeAllListeners('message').removeAllListeners('error');
     this.#stream = null;
     this.#server = null;
     this.#dgram = null;
+    this.#chunks.length = 0;
     this.#closed = true;
-    return o;
+    return out;
   }
 
   accept(loop: AbstractEventLoop): Future<[Socket, SocketAddress]> {
-    if (this.#server === null) throw errnoError('EINVAL', -22, 'accept', 'the socket is not listening');
+    if (this.#server === null || !this.#listened) throw errnoError('EINVAL', -22, 'accept', 'the socket is not listening');
     return this.#wait(loop, (fut) => {
       if (this.#serverError !== null) {
         fut.setException(this.#serverError);
@@ -400,13 +438,20 @@ export class PureSocket implements SocketImpl {
       });
       return fut;
     }
-    if (this.#stream !== null || this.#server !== null) throw errnoError('EISCONN', -106, 'connect', 'the socket is connected or listening');
+    if (this.#stream !== null || this.#listened) throw errnoError('EISCONN', -106, 'connect', 'the socket is connected or listening');
+    let local = this.#bound as [string, number] | null;
+    if (this.#server !== null) {
+      // Bound by bind() (see there): the client takes over the address.
+      const a = this.#server.address();
+      if (a !== null && typeof a === 'object') local = [a.address, a.port];
+      this.#server.close();
+      this.#server = null;
+    }
     const fut = loop.createFuture() as Future<void>;
     let stream: net.Socket;
     if (typeof address === 'string') {
       stream = net.connect({ path: address, allowHalfOpen: true });
     } else {
-      const local = this.#bound as [string, number] | null;
       const v6 = this.family === AF_INET6;
       stream = net.connect({
         host: bindHost(address[0], v6),
