@@ -311,6 +311,26 @@ eachLoop((lc) => {
       l.close();
       expect(l.fileno()).toBe(-1);
     }));
+  test('concurrent sockSendall calls keep their order; concurrent sockRecv calls are served in call order', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const [c, s] = await pair();
+      const a = Buffer.alloc(4 * 1024 * 1024, 'a');
+      const b = Buffer.alloc(1024, 'b');
+      const sends = [loop.sockSendall(c, a), loop.sockSendall(c, b)];
+      const got = await recvAll(s, a.length + b.length);
+      await aio.gather(...sends);
+      expect(got.length).toBe(a.length + b.length);
+      expect(got.subarray(0, a.length).every((x) => x === 0x61)).toBe(true);
+      expect(got.subarray(a.length).toString()).toBe(b.toString());
+      const r1 = loop.sockRecv(s, 2);
+      const r2 = loop.sockRecv(s, 2);
+      await loop.sockSendall(c, 'wxyz');
+      expect((await r1).toString() + (await r2).toString()).toBe('wxyz');
+      c.close();
+      s.close();
+    }));
+
   test('bind() before sockConnect: the client connects from that address', () =>
     lc.run(async () => {
       const loop = aio.getRunningLoop();

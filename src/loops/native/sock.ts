@@ -44,6 +44,8 @@ export class NativeSocket implements SocketImpl {
   readonly #waiting = new Set<Waiting>();
   /** The fd watches (of each loop that used this socket) that may hold an idle poll handle on it. */
   readonly #watched = new Set<FdWatches>();
+  /** The latest operation of each direction (reading, writing): the next one starts after it. */
+  readonly #last: [Future<any> | null, Future<any> | null] = [null, null];
 
   constructor(binding: NativeBinding, family: number, type: number, fd: number) {
     this.#b = binding;
@@ -140,6 +142,22 @@ export class NativeSocket implements SocketImpl {
    */
   #op<T>(loop: AbstractEventLoop, writer: boolean, attempt: (fut: Future<T>) => boolean): Future<T> {
     const fut = loop.createFuture() as Future<T>;
+    // Operations of one direction run one at a time, in call order (two sockSendall must not
+    // interleave their bytes; a second sockRecv must not take the first one's watch).
+    const side = writer ? 1 : 0;
+    const prev = this.#last[side];
+    this.#last[side] = fut;
+    fut.addDoneCallback(() => {
+      if (this.#last[side] === fut) this.#last[side] = null;
+    });
+    if (prev === null || prev.done()) this.#begin(fut, writer, attempt, loop);
+    else prev.addDoneCallback(() => {
+      if (!fut.done()) this.#begin(fut, writer, attempt, loop);
+    });
+    return fut;
+  }
+
+  #begin<T>(fut: Future<T>, writer: boolean, attempt: (fut: Future<T>) => boolean, loop: AbstractEventLoop): void {
     const guard = (): boolean => {
       try {
         return attempt(fut);
@@ -148,7 +166,7 @@ export class NativeSocket implements SocketImpl {
         return true;
       }
     };
-    if (guard()) return fut;
+    if (guard()) return;
     const watches = (loop as NativeSockLoop)._fdWatches();
     const fd = this.#fd;
     const w: Waiting = { fut, watches, writer };
@@ -164,8 +182,8 @@ export class NativeSocket implements SocketImpl {
       if (!this.#waiting.delete(w)) return;
       watches.remove(fd, writer, true);
     });
-    return fut;
   }
+
 
   accept(loop: AbstractEventLoop): Future<[Socket, SocketAddress]> {
     return this.#op(loop, false, (fut) => {
