@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -129,6 +130,16 @@ napi_value AddrValue(napi_env env, const sockaddr_storage& ss, socklen_t len) {
   return out;
 }
 
+/**
+ * TCP_NODELAY on a TCP socket (a no-op on others), as every aloop transport and Node's server
+ * sockets have it: a reply that takes two segments must not wait on the peer's delayed ACK.
+ * (Python leaves a raw socket as the OS makes it; there, programs set it with setsockopt.)
+ */
+void NoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /** Retries a syscall interrupted by a signal; its result, or -errno. */
 template <typename F>
 ssize_t Retry(F f) {
@@ -187,6 +198,7 @@ napi_value SocketConnect(napi_env env, napi_callback_info info) {
   if (!c.ok() || !FdArg(c, 0, &fd, &err) || !AddrArgs(c, 1, &ss, &len, &aerr)) return nullptr;
   if (err < 0) return c.Number(err);
   if (aerr < 0) return c.Number(aerr);
+  if (ss.ss_family != AF_UNIX) NoDelay(fd);
   // EINTR: the connect goes on in the background, as EINPROGRESS (POSIX); not retried.
   if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return c.Number(0);
   return c.Number(errno == EINTR ? -EINPROGRESS : -errno);
@@ -213,7 +225,10 @@ napi_value SocketAccept(napi_env env, napi_callback_info info) {
   if (!c.ok() || !FdArg(c, 0, &fd, &err)) return nullptr;
   if (err < 0) return c.Number(err);
   const ssize_t r = Retry([&] { return accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
-  if (r >= 0) Own(static_cast<int>(r));
+  if (r >= 0) {
+    Own(static_cast<int>(r));
+    NoDelay(static_cast<int>(r));
+  }
   return c.Number(static_cast<double>(r));
 }
 

@@ -77,6 +77,10 @@ export function closedSocketError(syscall: string): NodeJS.ErrnoException {
  * given a socket of the other kind throws a TypeError: make the socket while the loop that will
  * use it runs (or is the current loop).
  *
+ * Connected TCP sockets (from `sockAccept` and `sockConnect`) have TCP_NODELAY set, as every
+ * aloop transport does (Python leaves a raw socket as the OS makes it; there is no `setsockopt`
+ * here to set it).
+ *
  * **Ownership.** `close()` (or `using`, {@link Symbol.dispose}) ends it exactly once: operations
  * still pending on it reject with EBADF and their readiness watch is removed before the fd is
  * closed. Handed to a transport (`createConnection(f, undefined, undefined, { sock })` & co.) it

@@ -147,9 +147,6 @@ export class NativeSocket implements SocketImpl {
     const side = writer ? 1 : 0;
     const prev = this.#last[side];
     this.#last[side] = fut;
-    fut.addDoneCallback(() => {
-      if (this.#last[side] === fut) this.#last[side] = null;
-    });
     if (prev === null || prev.done()) this.#begin(fut, writer, attempt, loop);
     else prev.addDoneCallback(() => {
       if (!fut.done()) this.#begin(fut, writer, attempt, loop);

@@ -151,6 +151,8 @@ export class PureSocket implements SocketImpl {
 
   #attach(stream: net.Socket): void {
     this.#stream = stream;
+    // TCP_NODELAY, as the native loop's sockets (native/socket.cc NoDelay) and every transport.
+    if (this.family !== AF_UNIX) stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => {
       if (this.#readShut) return;
       this.#chunks.push(chunk);
@@ -545,13 +547,20 @@ export class PureSocket implements SocketImpl {
       fut.setException(errnoError('EPIPE', -32, 'send', 'the socket was shut down for writing'));
       return fut;
     }
-    this.#others.add(fut);
-    s.write(data, (e) => {
+    // Done once node:net has the bytes below its high-water mark, as a kernel that took them
+    // into its send buffer (an error after that ends the next operation, as it would on the OS
+    // socket); past the mark, once they are written out.
+    const accepted = s.write(data, (e) => {
       this.#others.delete(fut);
-      if (fut.done()) return;
+      if (fut.done()) {
+        if (e) this.#streamError ??= e;
+        return;
+      }
       if (e) fut.setException(e);
       else fut.setResult(undefined);
     });
+    if (accepted) fut.setResult(undefined);
+    else this.#others.add(fut);
     return fut;
   }
 
