@@ -192,16 +192,12 @@ export class PureSocket implements SocketImpl {
     this.#check('recv');
     const fut = loop.createFuture() as Future<T>;
     const w: Waiter<T> = { fut, take: () => take(fut) };
-    if (this.#readers.length === 0 && w.take()) return fut;
+    const readers = this.#readers;
+    while (readers.length > 0 && readers[0]!.fut.done()) readers.shift();
+    if (readers.length === 0 && w.take()) return fut;
+    // A cancelled reader stays queued, taking nothing: #serve drops it when its turn comes (a
+    // reader waits only while nothing is buffered, so no later one could have been served).
     this.#readers.push(w);
-    // A cancelled reader leaves the queue (what it would have taken stays buffered).
-    fut.addDoneCallback(() => {
-      const i = this.#readers.indexOf(w);
-      if (i >= 0) {
-        this.#readers.splice(i, 1);
-        this.#serve();
-      }
-    });
     return fut;
   }
 
