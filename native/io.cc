@@ -227,6 +227,7 @@ napi_value IoTable::TakeOwned(napi_env env) {
 
 void IoTable::OnClose(uv_handle_t* handle) {
   IoHandle* h = static_cast<IoHandle*>(handle->data);
+  if (h->kind == kPoll) ClosePollFd(h);
   h->table->Emit(h->id, kEvClosed);
   h->table->Forget(h);
 }

@@ -131,6 +131,7 @@ struct IoHandle {
   bool closing = false;    // uv_close called
   bool accepting = false;  // a listener takes connections off its backlog (listen.cc)
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
+  int poll_fd = -1;        // poll handles: our duplicate of the watched fd (poll.cc), closed with the handle
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
   size_t read_bytes = 0;   // bytes read in iteration `read_iter` (against kReadBudget)
@@ -229,6 +230,8 @@ class IoTable {
   /** Frees `h`'s slot and memory without a close callback (its uv handle was never initialised). */
   void Forget(IoHandle* h);
   static void OnPoll(uv_poll_t* poll, int status, int events);
+  /** Closes a poll handle's duplicate fd (poll.cc). */
+  static void ClosePollFd(IoHandle* h);
   void Fail(IoHandle* h, int err, int32_t syscall);
   void StartClose(IoHandle* h, bool reset = false);
   void UpdateReading(IoHandle* h);

@@ -9,22 +9,54 @@
 // fd JS leaves ready is reported again next iteration, never lost.
 //
 // uv_poll_init accepts any fd a program names (asyncio's add_reader takes any fd too). What it
-// refuses it refuses with an error, not a crash: EBADF for a closed fd, EEXIST for one this loop
-// already watches (including libuv's own sockets), EPERM for a regular file (epoll cannot poll it).
+// refuses it refuses with an error, not a crash: EBADF for a closed fd, EPERM for a regular file
+// (epoll cannot poll it).
+//
+// The handle watches a duplicate of the fd (F_DUPFD_CLOEXEC), closed with the handle. libuv
+// registers an fd with epoll only at its next poll phase, and aborts the process if epoll_ctl
+// fails then (EBADF, ENOENT): a program that closes its fd while a reader is on it (or in the
+// same tick it added one) would take the process down. The duplicate keeps the open file alive
+// for as long as the handle is, whatever the program does with its own fd number; readiness is
+// the open file's, so watching the duplicate is watching the fd.
+#include <cerrno>
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
 #include "io.h"
 #include "loop.h"
 
 namespace aloop {
 
 int32_t IoTable::PollOpen(int fd) {
+#ifndef _WIN32
+  const int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return -errno;
+#else
+  const int dup = fd;
+#endif
   IoHandle* h = NewHandle(kPoll, false);
-  const int err = uv_poll_init(uv_, &h->uv.poll, fd);
+  const int err = uv_poll_init(uv_, &h->uv.poll, dup);
   if (err < 0) {
+#ifndef _WIN32
+    close(dup);
+#endif
     Forget(h);  // never initialised: nothing for uv_close to do
     return err;
   }
   h->uv.handle.data = h;  // uv_poll_init cleared the handle
+  h->poll_fd = dup;
   return h->id;
+}
+
+void IoTable::ClosePollFd(IoHandle* h) {
+#ifndef _WIN32
+  // After uv_close: libuv has taken the fd out of epoll already (uv__platform_invalidate_fd).
+  if (h->poll_fd >= 0) close(h->poll_fd);
+#endif
+  h->poll_fd = -1;
 }
 
 int32_t IoTable::PollSet(int32_t id, int events) {

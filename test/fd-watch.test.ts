@@ -13,7 +13,7 @@ import * as aio from '../src/index.js';
 import { eachLoop } from './loops.js';
 
 /** A FIFO's read and write ends (non-blocking) and a cleanup. */
-function fifo(): { r: number; w: number; close(): void } {
+function fifo(): { r: number; w: number; dir: string; close(): void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aloop-fifo-'));
   const p = path.join(dir, 'f');
   execFileSync('mkfifo', [p]);
@@ -22,6 +22,7 @@ function fifo(): { r: number; w: number; close(): void } {
   return {
     r,
     w,
+    dir,
     close() {
       fs.closeSync(r);
       fs.closeSync(w);
@@ -165,6 +166,26 @@ eachLoop((lc) => {
           expect(String((x as Error).message)).not.toMatch(NEEDS_NATIVE);
           expect(x).not.toBeInstanceOf(aio.NotImplementedError);
         }
+      }
+    }));
+
+  test('closing an fd while a reader watches it (even in the same tick) is harmless: the watch ends with removeReader', () =>
+    lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const f = fifo();
+      let closed = false;
+      try {
+        loop.addReader(f.r, () => {});
+        loop.addWriter(f.w, () => {});
+        fs.closeSync(f.r);
+        fs.closeSync(f.w);
+        closed = true;
+        await aio.sleep(0.02);
+        expect(loop.removeReader(f.r)).toBe(true);
+        expect(loop.removeWriter(f.w)).toBe(true);
+      } finally {
+        if (!closed) f.close();
+        else fs.rmSync(f.dir, { recursive: true, force: true });
       }
     }));
 
