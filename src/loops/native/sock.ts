@@ -44,6 +44,13 @@ export class NativeSocket implements SocketImpl {
   readonly #waiting = new Set<Waiting>();
   /** The fd watches (of each loop that used this socket) that may hold an idle poll handle on it. */
   readonly #watched = new Set<FdWatches>();
+  /**
+   * The last read took less than it asked for: the socket's buffer is most likely empty, so the
+   * next read waits for readiness without trying first (a recv that would only say EAGAIN: in
+   * an echo, one syscall and one call into the addon per message). Epoll is level-triggered, so
+   * data that is there after all is reported at once.
+   */
+  #drained = false;
   /** The latest operation of each direction (reading, writing): the next one starts after it. */
   readonly #last: [Future<any> | null, Future<any> | null] = [null, null];
 
@@ -140,21 +147,21 @@ export class NativeSocket implements SocketImpl {
    * for reading (`writer` false) or writing. Cancelling the future removes the watch; nothing
    * was consumed by an attempt that would have blocked, so no data is lost.
    */
-  #op<T>(loop: AbstractEventLoop, writer: boolean, attempt: (fut: Future<T>) => boolean): Future<T> {
+  #op<T>(loop: AbstractEventLoop, writer: boolean, attempt: (fut: Future<T>) => boolean, tryFirst = true): Future<T> {
     const fut = loop.createFuture() as Future<T>;
     // Operations of one direction run one at a time, in call order (two sockSendall must not
     // interleave their bytes; a second sockRecv must not take the first one's watch).
     const side = writer ? 1 : 0;
     const prev = this.#last[side];
     this.#last[side] = fut;
-    if (prev === null || prev.done()) this.#begin(fut, writer, attempt, loop);
+    if (prev === null || prev.done()) this.#begin(fut, writer, attempt, loop, tryFirst);
     else prev.addDoneCallback(() => {
-      if (!fut.done()) this.#begin(fut, writer, attempt, loop);
+      if (!fut.done()) this.#begin(fut, writer, attempt, loop, true);
     });
     return fut;
   }
 
-  #begin<T>(fut: Future<T>, writer: boolean, attempt: (fut: Future<T>) => boolean, loop: AbstractEventLoop): void {
+  #begin<T>(fut: Future<T>, writer: boolean, attempt: (fut: Future<T>) => boolean, loop: AbstractEventLoop, tryFirst: boolean): void {
     const guard = (): boolean => {
       try {
         return attempt(fut);
@@ -163,7 +170,7 @@ export class NativeSocket implements SocketImpl {
         return true;
       }
     };
-    if (guard()) return;
+    if (tryFirst && guard()) return;
     const watches = (loop as NativeSockLoop)._fdWatches();
     const fd = this.#fd;
     const w: Waiting = { fut, watches, writer };
@@ -257,6 +264,7 @@ export class NativeSocket implements SocketImpl {
       const r = this.#b.socketRecv(this.#fd, buf);
       if (r === EAGAIN) return false;
       if (r < 0) throw this.#err(r, 'recv');
+      this.#drained = r < n;
       if (big) {
         fut.setResult(r === n ? buf : Buffer.from(buf.subarray(0, r)));
       } else {
@@ -265,7 +273,7 @@ export class NativeSocket implements SocketImpl {
         fut.setResult(out);
       }
       return true;
-    });
+    }, !this.#drained || n === 0);
   }
 
   recvInto(loop: AbstractEventLoop, buf: Uint8Array): Future<number> {
@@ -277,9 +285,10 @@ export class NativeSocket implements SocketImpl {
       const r = this.#b.socketRecv(this.#fd, buf);
       if (r === EAGAIN) return false;
       if (r < 0) throw this.#err(r, 'recv');
+      this.#drained = r < buf.length;
       fut.setResult(r);
       return true;
-    });
+    }, !this.#drained || buf.length === 0);
   }
 
   sendall(loop: AbstractEventLoop, data: Uint8Array): Future<void> {
