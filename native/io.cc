@@ -198,6 +198,47 @@ void IoTable::CloseAll() {
   events_pos_ = 0;
   starved_.clear();
   FreeOwned();
+  DropSpares();
+}
+
+bool IoTable::Supply(napi_value buf, int32_t token) {
+  if (spares_.size() >= kMaxSpares) return false;
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env_, buf, 1, &ref) != napi_ok) return true;  // the env is going away
+  spares_.push_back(Spare{ref, token});
+  return true;
+}
+
+uv_buf_t IoTable::TakeSpare(size_t max) {
+  // Called by libuv between JS calls: the handle scope holds the values looked up here.
+  napi_handle_scope scope = nullptr;
+  if (spares_.empty() || napi_open_handle_scope(env_, &scope) != napi_ok) return uv_buf_init(nullptr, 0);
+  uv_buf_t out = uv_buf_init(nullptr, 0);
+  while (!spares_.empty()) {
+    const Spare spare = spares_.back();
+    spares_.pop_back();
+    napi_value value = nullptr;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    // A detached (transferred) buffer has no memory any more: drop it and try the next.
+    if (napi_get_reference_value(env_, spare.ref, &value) == napi_ok && value != nullptr &&
+        napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr) == napi_ok && data != nullptr &&
+        length > 0) {
+      reading_ = spare;
+      reading_base_ = static_cast<char*>(data);
+      out = uv_buf_init(reading_base_, static_cast<unsigned int>(std::min(length, max)));
+      break;
+    }
+    napi_delete_reference(env_, spare.ref);
+  }
+  napi_close_handle_scope(env_, scope);
+  return out;
+}
+
+void IoTable::DropSpares() {
+  for (const Spare& s : spares_) napi_delete_reference(env_, s.ref);
+  spares_.clear();
 }
 
 napi_value IoTable::TakeOwned(napi_env env) {
@@ -257,6 +298,7 @@ napi_value NativeIo::Define(napi_env env) {
   const napi_property_descriptor methods[] = {
       MethodProperty<NativeIo, &NativeIo::More>("more", "Io.more"),
       MethodProperty<NativeIo, &NativeIo::Owned>("owned", "Io.owned"),
+      MethodProperty<NativeIo, &NativeIo::Supply>("supply", "Io.supply"),
       MethodProperty<NativeIo, &NativeIo::Write>("write", "Io.write"),
       MethodProperty<NativeIo, &NativeIo::Queued>("queued", "Io.queued"),
       MethodProperty<NativeIo, &NativeIo::WatchDrain>("watchDrain", "Io.watchDrain"),
@@ -363,6 +405,7 @@ napi_value NativeIo::New(napi_env env, napi_callback_info info) {
   uint8_t* base = memory->data();
   IoTable* table = new IoTable(loop->core, uv, reinterpret_cast<int32_t*>(base), reinterpret_cast<int32_t*>(base + events_off),
                                events_len, base + arena_off, static_cast<size_t>(arena_size));
+  table->env_ = env;
   loop->core->AttachIo(table, memory);
   return c.self();
 }
@@ -400,6 +443,23 @@ napi_value NativeIo::Owned(Call& c) {
   napi_value out = nullptr;
   if (t != nullptr) return t->TakeOwned(c.env());
   napi_create_array_with_length(c.env(), 0, &out);
+  return out;
+}
+
+// supply(buf, token): a spare read buffer (io.h); false when C++ holds too many already.
+napi_value NativeIo::Supply(Call& c) {
+  const uint8_t* data;
+  size_t length;
+  int32_t token;
+  if (!c.Bytes(0, "buf", &data, &length) || !c.Int(1, "token", 0, INT32_MAX, &token)) return nullptr;
+  if (length == 0) {
+    c.RangeError("Io.supply: buf must not be empty");
+    return nullptr;
+  }
+  IoTable* t = Table();
+  bool taken = t != nullptr && t->Supply(c.arg(0), token);
+  napi_value out = nullptr;
+  napi_get_boolean(c.env(), taken, &out);
   return out;
 }
 

@@ -21,9 +21,14 @@
 //
 // A full arena never stops a socket that has data (that starved thousands of sockets at once, each
 // stopped and restarted every iteration). Reads that do not fit, and every read of a socket that
-// is moving bulk data (its last read was large), go to a buffer of their own (malloc) that JS
-// receives as an external Buffer, without a copy (READ_OWNED; JS fetches a chunk's buffers with one
-// `owned()` call). Fairness: a socket reads at most kReadBudget bytes per iteration; past that
+// is moving bulk data (its last read was large), go to a buffer of their own:
+//   - a spare: a Buffer JS allocated (V8's memory) and handed over with `supply(buf, token)`; the
+//     read lands in it and JS gets it back by its token (READ_SPARE), no copy. JS keeps C++
+//     supplied as demand goes (src/loops/native/io.ts).
+//   - when no spare is left: malloc, handed to JS as an external Buffer (READ_OWNED; JS fetches a
+//     chunk's buffers with one `owned()` call). External Buffers die only in V8's major GCs (their
+//     finalizer is a weak callback): at 100 KiB echoes major GC took 15-20 % of the server's CPU
+//     when every bulk read came this way. Spares die young like node:net's read buffers. Fairness: a socket reads at most kReadBudget bytes per iteration; past that
 // it is left readable in the kernel (epoll is level-triggered) and read again next iteration, so
 // one busy peer cannot crowd out the rest.
 //
@@ -58,7 +63,8 @@ enum IoEvent : int32_t {
   kEvDatagram = 8,  // UDP: a = arena offset of the datagram record (below), b = its payload length
   kEvSent = 9,      // UDP: a queued send finished; a = status, b = bytes still queued in sends
   kEvReadOwned = 10,  // a = index into this chunk's `owned()` buffers, b = length
-  kEvPoll = 11,       // a poll handle's fd is ready: a = UV_READABLE | UV_WRITABLE bits, or a libuv error (< 0)
+  kEvReadSpare = 11,  // a = the token the spare was supplied with, b = length
+  kEvPoll = 12,       // a poll handle's fd is ready: a = UV_READABLE | UV_WRITABLE bits, or a libuv error (< 0)
 };
 
 // A datagram record in the arena, at the offset a kEvDatagram names:
@@ -98,6 +104,9 @@ constexpr size_t kOwnedRead = 64 * 1024;
  * does one recv per readiness. At 1,000 busy connections 256 KiB made a round of the server
  * long enough that connections waited > 1 s for their next echoed byte. */
 constexpr size_t kReadBudget = 64 * 1024;
+
+/** Spares C++ holds at most (JS supplies fewer: io.ts). */
+constexpr size_t kMaxSpares = 4096;
 
 /** Indexes into the I/O state Int32Array. */
 enum IoStateIndex { kEvCount = 0, kEvMore = 1, kOwnedCount = 2, kIoStateLength = 4 };
@@ -161,6 +170,8 @@ class IoTable {
 
   /** The buffers of this chunk's READ_OWNED records, as external Buffers JS now owns. */
   napi_value TakeOwned(napi_env env);
+  /** Holds `buf` (a Uint8Array) as a spare read buffer named `token`; false if there are too many. */
+  bool Supply(napi_value buf, int32_t token);
 
   // Calls from JS (validated there). Each returns >= 0 or a libuv error code.
 
@@ -254,6 +265,13 @@ class IoTable {
   }
   /** Frees the read buffers JS was not given (the loop closed, or JS skipped them). */
   void FreeOwned();
+  /**
+   * A spare to read up to `max` bytes into (`reading_` remembers it until OnRead), or an empty
+   * buffer when none is left. Its memory is looked up afresh: JS may have detached it.
+   */
+  uv_buf_t TakeSpare(size_t max);
+  /** Lets go of every spare (the loop is closing). */
+  void DropSpares();
 
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -289,6 +307,16 @@ class IoTable {
   std::vector<int32_t> free_;
   /** Handles that stopped reading for want of a buffer. */
   std::vector<int32_t> starved_;
+
+  napi_env env_ = nullptr;
+  struct Spare {
+    napi_ref ref;  // strong: JS cannot collect it while C++ may read into it
+    int32_t token;
+  };
+  std::vector<Spare> spares_;
+  /** The spare OnAlloc gave libuv for the read in progress (its memory at `reading_base_`). */
+  Spare reading_{nullptr, 0};
+  char* reading_base_ = nullptr;
 };
 
 /**
@@ -318,6 +346,7 @@ class NativeIo {
   // io.cc
   napi_value More(Call& c);
   napi_value Owned(Call& c);
+  napi_value Supply(Call& c);
   // stream.cc
   napi_value Write(Call& c);
   napi_value Queued(Call& c);

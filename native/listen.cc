@@ -8,7 +8,7 @@
 // system resource", stops accepting for ACCEPT_RETRY_DELAY (1 s) and resumes, the connections
 // waiting in the kernel's backlog meanwhile (base_events/selector_events `_accept_connection`).
 // Here C++ stops watching the socket and emits the error; JS reports it and resumes after the
-// delay (loops/server.ts). Owning the loop also lets a listener take nothing off its backlog
+// delay (loops/io/server.ts). Owning the loop also lets a listener take nothing off its backlog
 // until the server serves (createServer's startServing: false).
 //
 // A listener is bound and listening from the start (its address is known, clients can connect);

@@ -36,6 +36,8 @@ void IoTable::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
     if (buf->len != 0) return;
   }
   const size_t size = std::min(kOwnedRead, kReadBudget - h->read_bytes);
+  *buf = self->TakeSpare(size);
+  if (buf->len != 0) return;
   char* p = static_cast<char*>(std::malloc(size));
   if (p != nullptr) *buf = uv_buf_init(p, static_cast<unsigned int>(size));
 }
@@ -43,7 +45,23 @@ void IoTable::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   IoHandle* h = static_cast<IoHandle*>(stream->data);
   IoTable* self = h->table;
-  const bool owned = buf->base != nullptr && !self->InArena(buf->base);
+  if (buf->base != nullptr && buf->base == self->reading_base_) {
+    // A read into a spare: JS has its memory back by the token; an empty read returns it.
+    const Spare spare = self->reading_;
+    self->reading_ = Spare{nullptr, 0};
+    self->reading_base_ = nullptr;
+    if (nread > 0) {
+      napi_delete_reference(self->env_, spare.ref);
+      const size_t n = static_cast<size_t>(nread);
+      h->read_bytes += n;
+      h->bulk = n >= kBulkRead;
+      self->Emit(h->id, kEvReadSpare, spare.token, static_cast<int32_t>(n));
+      return;
+    }
+    self->spares_.push_back(spare);
+    buf = nullptr;
+  }
+  const bool owned = buf != nullptr && buf->base != nullptr && !self->InArena(buf->base);
   if (nread > 0) {
     const size_t n = static_cast<size_t>(nread);
     h->read_bytes += n;

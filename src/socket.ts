@@ -10,7 +10,7 @@ import { _getRunningLoop, describe, getEventLoop } from './events.js';
 import { SOCK_DGRAM, SOCK_STREAM } from './transports.js';
 import type { AbstractEventLoop } from './events.js';
 import type { Future } from './futures.js';
-import { checkAddress } from './loops/sock-args.js';
+import { checkAddress } from './loops/io/sock-args.js';
 
 /** Unix domain sockets (addresses are paths). */
 export const AF_UNIX = 1;
@@ -109,8 +109,8 @@ export class Socket {
 
   /** Listens for connections (stream sockets), `backlog` waiting at most. @default backlog 128 */
   listen(backlog = 128): void {
-    if (typeof backlog !== 'number' || !Number.isInteger(backlog)) throw new TypeError(`backlog must be an integer, not ${describe(backlog)}`);
-    if (backlog < 0) throw new RangeError(`backlog must be >= 0, not ${backlog}`);
+    if (typeof backlog !== 'number') throw new TypeError(`backlog must be a number, not ${describe(backlog)}`);
+    if (!Number.isInteger(backlog) || backlog < 0) throw new RangeError(`backlog must be an integer >= 0, not ${backlog}`);
     if (this.type !== SOCK_STREAM) throw osError('EOPNOTSUPP', -95, 'listen', 'a datagram socket cannot listen');
     this.#open('listen').listen(Math.min(backlog, 65535));
   }
@@ -148,8 +148,8 @@ export class Socket {
 
   /** Shuts down reading ({@link SHUT_RD}), writing ({@link SHUT_WR}) or both ({@link SHUT_RDWR}). */
   shutdown(how: number): void {
-    if (typeof how !== 'number' || !Number.isInteger(how)) throw new TypeError(`how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${describe(how)}`);
-    if (how < 0 || how > 2) throw new RangeError(`how must be SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2), not ${how}`);
+    if (typeof how !== 'number') throw new TypeError(`how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${describe(how)}`);
+    if (how !== 0 && how !== 1 && how !== 2) throw new RangeError(`how must be SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2), not ${how}`);
     this.#open('shutdown').shutdown(how);
   }
 

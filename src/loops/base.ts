@@ -21,7 +21,6 @@ import {
 } from '../events.js';
 import { Future, RESOLVED, wrapPromise } from '../futures.js';
 import { type CoroLike, type Task, newTask, ensureFuture } from '../tasks.js';
-import { NotImplementedError } from '../errors.js';
 import { Deque } from '../util/deque.js';
 import { endDrain, runOutsideTasks, setInCallbacks } from '../context.js';
 import { logger } from '../log.js';
@@ -42,20 +41,23 @@ import type {
   Server,
   Transport,
 } from '../transports.js';
-import * as nodenet from './nodenet/index.js';
-import { SOCK_STREAM } from '../transports.js';
+import type { IoBackend } from './io/backend.js';
+import { checkConnectionArgs, checkServerArgs, checkUnixConnectionArgs, checkUnixServerArgs } from './io/args.js';
+import { checkEndpointArgs } from './io/datagram-transport.js';
+import { getaddrinfo, getnameinfo } from './io/dns.js';
+import { checkAddress, checkHandoff, checkNbytes, intoBytes, sendBytes } from './io/sock-args.js';
 import { Socket, type SocketAddress, type SocketImpl } from '../socket.js';
-import { checkAddress, checkHandoff, checkNbytes, intoBytes, toBytes } from './sock-args.js';
-import * as pureHandoff from './pure/handoff.js';
-
-/** @internal The fd watches of a loop that polls fds (the native loop's, loops/native/poll.ts). */
-export interface FdWatchTable {
-  add(fd: number, writer: boolean, callback: (...args: any[]) => unknown, args: unknown[] | null): unknown;
-  remove(fd: number, writer: boolean): boolean;
-}
+import { SOCK_STREAM } from '../transports.js';
 
 export function checkCallback(cb: unknown, name = 'callback'): void {
   if (typeof cb !== 'function') throw new TypeError(`${name} must be a function, not ${describe(cb)}`);
+}
+
+/** A file descriptor: a non-negative integer (asyncio takes objects with fileno() too; we take numbers). */
+export function checkFd(fd: unknown, name = 'fd'): number {
+  if (typeof fd !== 'number') throw new TypeError(`${name} must be a number (a file descriptor), not ${describe(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`${name} must be a non-negative integer, not ${fd}`);
+  return fd;
 }
 
 export function checkTime(t: unknown, name: string): void {
@@ -190,7 +192,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this._ready.clear();
     this.#signals.clear();
     this._closeResources();
-    nodenet.releaseAll(this);
+    const io = this.#io;
+    this.#io = null;
+    if (io !== null) io.close();
     const ex = this.#defaultExecutor;
     this.#defaultExecutor = null;
     if (ex !== null) void ex.shutdown(false);
@@ -432,101 +436,76 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.#taskFactory;
   }
 
-  // --- network (node:net / node:dgram / node:dns; a loop with its own transports overrides) -----
+  // --- I/O: checked here once for every loop, then done by the loop's backend (io/backend.ts) ---
+
+  #io: IoBackend | null = null;
+
+  /** @internal This loop's I/O backend, made at the first I/O. */
+  protected abstract _newBackend(): IoBackend;
+
+  /** @internal The backend, made on first use; throws once the loop is closed. */
+  protected get _io(): IoBackend {
+    if (this.#closed) throw new Error('Event loop is closed');
+    return (this.#io ??= this._newBackend());
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('Event loop is closed');
+  }
 
   createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
-    const h = checkHandoff('connection', 'createConnection', protocolFactory, options, host != null || port != null);
-    if (h !== null) return pureHandoff.connectionFromSock(this, protocolFactory, h.sock);
-    return nodenet.createConnection(this, protocolFactory, host, port, options);
+    this.#checkOpen();
+    const h = this.#handoff('connection', 'createConnection', protocolFactory, options, host != null || port != null);
+    if (h !== null) return this._io.connectionFromSock(protocolFactory, h.sock);
+    return this._io.createConnection(protocolFactory, checkConnectionArgs(protocolFactory, host, port, options));
   }
 
   createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
-    const h = checkHandoff('server', 'createServer', protocolFactory, options, host != null || port != null);
-    if (h !== null) return pureHandoff.serverFromSock(this, protocolFactory, h.sock, h.backlog, h.startServing);
-    return nodenet.createServer(this, protocolFactory, host, port, options);
+    this.#checkOpen();
+    const h = this.#handoff('server', 'createServer', protocolFactory, options, host != null || port != null);
+    if (h !== null) return this._io.serverFromSock(protocolFactory, h.sock, h.backlog, h.startServing);
+    return this._io.createServer(protocolFactory, checkServerArgs(protocolFactory, host, port, options));
   }
 
   createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
-    const h = checkHandoff('connection', 'createUnixConnection', protocolFactory, options, path != null);
-    if (h !== null) return pureHandoff.connectionFromSock(this, protocolFactory, h.sock);
-    return nodenet.createUnixConnection(this, protocolFactory, path, options);
+    this.#checkOpen();
+    const h = this.#handoff('connection', 'createUnixConnection', protocolFactory, options, path != null);
+    if (h !== null) return this._io.connectionFromSock(protocolFactory, h.sock);
+    return this._io.createUnixConnection(protocolFactory, checkUnixConnectionArgs(protocolFactory, path, options));
   }
 
   createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
-    const h = checkHandoff('server', 'createUnixServer', protocolFactory, options, path != null);
-    if (h !== null) return pureHandoff.serverFromSock(this, protocolFactory, h.sock, h.backlog, h.startServing);
-    return nodenet.createUnixServer(this, protocolFactory, path, options);
+    this.#checkOpen();
+    const h = this.#handoff('server', 'createUnixServer', protocolFactory, options, path != null);
+    if (h !== null) return this._io.serverFromSock(protocolFactory, h.sock, h.backlog, h.startServing);
+    return this._io.createUnixServer(protocolFactory, checkUnixServerArgs(protocolFactory, path, options));
   }
 
   createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
-    const h = checkHandoff('endpoint', 'createDatagramEndpoint', protocolFactory, options, false);
-    if (h !== null) return pureHandoff.endpointFromSock(this, protocolFactory, h.sock);
-    return nodenet.createDatagramEndpoint(this, protocolFactory, options);
+    this.#checkOpen();
+    const h = this.#handoff('endpoint', 'createDatagramEndpoint', protocolFactory, options, false);
+    if (h !== null) return this._io.endpointFromSock(protocolFactory, h.sock);
+    return this._io.createDatagramEndpoint(protocolFactory, checkEndpointArgs(protocolFactory, options));
   }
 
-  getaddrinfo(host: string | null, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
-    return nodenet.getaddrinfo(this, host, port, options);
-  }
-
-  getnameinfo(sockaddr: [host: string, port: number], flags = 0): Future<[host: string, service: string]> {
-    return nodenet.getnameinfo(this, sockaddr, flags);
-  }
-
-  // --- file descriptors (the native loop polls them; `_fdWatches` is null on the pure loop) ------
-
-  /** @internal The loop's fd watches, or null when it cannot poll fds (the pure loop). */
-  _fdWatches(): FdWatchTable | null {
-    return null;
-  }
-
-  #watches(method: string, fd: unknown, callback?: unknown): FdWatchTable {
-    const w = this._fdWatches();
-    if (w === null) {
-      throw new NotImplementedError(
-        `${method}() needs the native loop (aloop/native): the pure loop runs on node:net and cannot watch raw file descriptors, as asyncio's ProactorEventLoop cannot`,
-      );
-    }
-    if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`fd must be an integer file descriptor, not ${describe(fd)}`);
-    if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative file descriptor, not ${fd}`);
-    if (callback !== undefined) checkCallback(callback);
-    if (this.#closed) throw new Error('Event loop is closed');
-    return w;
-  }
-
-  /** Calls `callback(...args)` (as a loop callback) whenever `fd` is readable; replaces an earlier reader of `fd`. */
-  addReader(fd: number, callback: (...args: any[]) => unknown, ...args: unknown[]): void {
-    this.#watches('addReader', fd, callback).add(fd, false, callback, args.length > 0 ? args : null);
-  }
-
-  /** Stops watching `fd` for readability; false if it was not watched. */
-  removeReader(fd: number): boolean {
-    if (this.#closed && this._fdWatches() !== null) return false;
-    return this.#watches('removeReader', fd).remove(fd, false);
-  }
-
-  /** Calls `callback(...args)` (as a loop callback) whenever `fd` is writable; replaces an earlier writer of `fd`. */
-  addWriter(fd: number, callback: (...args: any[]) => unknown, ...args: unknown[]): void {
-    this.#watches('addWriter', fd, callback).add(fd, true, callback, args.length > 0 ? args : null);
-  }
-
-  /** Stops watching `fd` for writability; false if it was not watched. */
-  removeWriter(fd: number): boolean {
-    if (this.#closed && this._fdWatches() !== null) return false;
-    return this.#watches('removeWriter', fd).remove(fd, true);
+  /** `{ sock }` given: the Socket, checked for this loop's kind (asyncio's create_* with sock=). */
+  #handoff(what: 'connection' | 'server' | 'endpoint', name: string, protocolFactory: unknown, options: unknown, addressGiven: boolean) {
+    const h = checkHandoff(what, name, protocolFactory, options, addressGiven);
+    if (h !== null) h.sock._use(this._io.socketKind, name);
+    return h;
   }
 
   // --- low-level sockets (SPEC "low-level sockets"; the work is the Socket's implementation) -----
 
-  /** @internal Makes the state of a new {@link Socket} of this loop's kind (see `socket()`). */
-  abstract _socketImpl(family: number, type: number): SocketImpl;
-
-  /** @internal 'native' (real OS sockets) or 'pure' (node:net); a Socket works on loops of its kind. */
-  protected abstract readonly _socketKind: 'native' | 'pure';
+  /** @internal The implementation of a new Socket of this loop's kind (`socket()`). */
+  _socketImpl(family: number, type: number): SocketImpl {
+    return this._io.socket(family, type);
+  }
 
   #sock(sock: unknown, syscall: string): SocketImpl {
     if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket (from socket() or sockAccept), not ${describe(sock)}`);
-    if (this.#closed) throw new Error('Event loop is closed');
-    return sock._use(this._socketKind, syscall, this.#debug);
+    this.#checkOpen();
+    return sock._use(this._io.socketKind, syscall, this.#debug);
   }
 
   /** Accepts a connection on a listening socket: `[socket, peer address]`. */
@@ -556,13 +535,13 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return impl.recvInto(this, intoBytes(buf, 'buf'));
   }
 
-  /** Sends all of `data`, waiting for room as needed. */
+  /** Sends all of `data` (a string as UTF-8), waiting for room as needed. */
   sockSendall(sock: Socket, data: Uint8Array | string): Future<void> {
     const impl = this.#sock(sock, 'send');
-    return impl.sendall(this, toBytes(data, 'data'));
+    return impl.sendall(this, sendBytes(data, 'data'));
   }
 
-  /** Receives one datagram of at most `n` bytes: `[data, sender address]`. */
+  /** Receives one datagram of at most `n` bytes (the rest of a longer one is lost): `[data, sender address]`. */
   sockRecvfrom(sock: Socket, n: number): Future<[Buffer, SocketAddress]> {
     const impl = this.#sock(sock, 'recvfrom');
     checkNbytes(n, 'n');
@@ -572,9 +551,49 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** Sends one datagram to `address`; the bytes sent. */
   sockSendto(sock: Socket, data: Uint8Array | string, address: SocketAddress): Future<number> {
     const impl = this.#sock(sock, 'sendto');
-    const bytes = toBytes(data, 'data');
+    const bytes = sendBytes(data, 'data');
     checkAddress(sock.family, address, 'address');
     return impl.sendto(this, bytes, address);
+  }
+
+  // Name resolution is node:dns on both loops (io/dns.ts).
+
+  getaddrinfo(host: string | null, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
+    this.#checkOpen();
+    return getaddrinfo(this, host, port, options);
+  }
+
+  getnameinfo(sockaddr: [host: string, port: number], flags = 0): Future<[host: string, service: string]> {
+    this.#checkOpen();
+    return getnameinfo(this, sockaddr, flags);
+  }
+
+  // --- file descriptors (the native loop, on uv_poll_t; the pure loop's backend refuses) ---------
+
+  addReader<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+    checkFd(fd);
+    checkCallback(callback);
+    this.#checkOpen();
+    this._io.addReader(fd, new Handle(callback as (...a: unknown[]) => unknown, args.length > 0 ? args : null, this));
+  }
+
+  removeReader(fd: number): boolean {
+    checkFd(fd);
+    if (this.#closed) return false;
+    return this._io.removeReader(fd);
+  }
+
+  addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void {
+    checkFd(fd);
+    checkCallback(callback);
+    this.#checkOpen();
+    this._io.addWriter(fd, new Handle(callback as (...a: unknown[]) => unknown, args.length > 0 ? args : null, this));
+  }
+
+  removeWriter(fd: number): boolean {
+    checkFd(fd);
+    if (this.#closed) return false;
+    return this._io.removeWriter(fd);
   }
 
   // --- error handling ---------------------------------------------------------------------------

@@ -107,6 +107,8 @@ export interface NativeIoHandle {
   more(): number;
   /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */
   owned(): Buffer[];
+  /** Gives C++ a spare read buffer, named by `token` in READ_SPARE records; false if it holds too many. */
+  supply(buf: Uint8Array, token: number): boolean;
 }
 
 /** @internal What the addon exports. */

@@ -9,7 +9,7 @@ import type { Future } from '../../futures.js';
 import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
 import { AF_INET6, AF_UNIX, type Socket } from '../../socket.js';
 import type { DatagramTransport, Server, Transport } from '../../transports.js';
-import { startEndpoint } from '../datagram-transport.js';
+import { startEndpoint } from '../io/datagram-transport.js';
 import type { NativeIo } from './io.js';
 import { NativeServer } from './server.js';
 import type { NativeSocket } from './sock.js';

@@ -15,38 +15,13 @@ import type { TimerEntry } from '../../events.js';
 import { BaseEventLoop } from '../base.js';
 import { type NativeBinding, type NativeLoopHandle, getBinding } from './binding.js';
 import { DUE_CAPACITY, MAX_TIMERS, Next, OP_CAPACITY, S } from './shared.js';
-import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
-import type {
-  CreateConnectionOptions,
-  CreateDatagramEndpointOptions,
-  CreateServerOptions,
-  CreateUnixServerOptions,
-  DatagramTransport,
-  Server,
-  Transport,
-} from '../../transports.js';
-import type { Future } from '../../futures.js';
-import { NativeIo } from './io.js';
-import { createUnixConnection, createUnixServer } from './pipe.js';
-import { createServer } from './server.js';
-import { createConnection } from './tcp.js';
-import { createDatagramEndpoint } from './udp.js';
-import { FdWatches } from './poll.js';
-import * as nativeHandoff from './handoff.js';
-import { checkHandoff } from '../sock-args.js';
-import { NativeSocket } from './sock.js';
-import type { SocketImpl } from '../../socket.js';
+import { NativeBackend } from './backend.js';
 
 /** An asyncio event loop whose timers and scheduling run in the native addon. */
 export class NativeEventLoop extends BaseEventLoop {
   readonly #binding: NativeBinding;
-  /** Sockets and pipes in C++ (made with the first connection, server or endpoint). */
-  #io: NativeIo | null = null;
-  readonly #getIo = (): NativeIo => (this.#io ??= new NativeIo(this, this.#binding, this.#native));
-  /** fd watches on uv_poll_t (addReader & co., and the sock* waits). */
-  #fds: FdWatches | null = null;
-  /** @internal */
-  protected readonly _socketKind = 'native';
+  /** The I/O backend once the first I/O made it (BaseEventLoop._io). */
+  #backend: NativeBackend | null = null;
   readonly #tick: () => void;
   readonly #clock: Float64Array;
   readonly #native: NativeLoopHandle;
@@ -102,7 +77,7 @@ export class NativeEventLoop extends BaseEventLoop {
   /** @internal */
   protected _collectReady(): void {
     // I/O first, then due timers (asyncio's order).
-    if (this.#io !== null) this.#io.collect();
+    if (this.#backend !== null) this.#backend.collect();
     const state = this.#state;
     let n = state[S.dueCount]!;
     if (n === 0) return;
@@ -195,58 +170,13 @@ export class NativeEventLoop extends BaseEventLoop {
     if (n + 1 === OP_CAPACITY) this.#native.flush();
   }
 
-  // TCP and Unix sockets on libuv streams, UDP on uv_udp_t, in the addon (native/io.h) instead
-  // of node:net and node:dgram.
-
-
-  override createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    const h = checkHandoff('connection', 'createConnection', protocolFactory, options, host != null || port != null);
-    if (h !== null) return nativeHandoff.connectionFromSock(this, this.#getIo, protocolFactory, h.sock);
-    return createConnection(this, this.#getIo, protocolFactory, host, port, options);
-  }
-
-  override createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    const h = checkHandoff('server', 'createServer', protocolFactory, options, host != null || port != null);
-    if (h !== null) return nativeHandoff.serverFromSock(this, this.#getIo, protocolFactory, h.sock, h.backlog, h.startServing);
-    return createServer(this, this.#getIo, protocolFactory, host, port, options);
-  }
-
-  override createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    const h = checkHandoff('connection', 'createUnixConnection', protocolFactory, options, path != null);
-    if (h !== null) return nativeHandoff.connectionFromSock(this, this.#getIo, protocolFactory, h.sock);
-    return createUnixConnection(this, this.#getIo, protocolFactory, path, options);
-  }
-
-  override createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    const h = checkHandoff('server', 'createUnixServer', protocolFactory, options, path != null);
-    if (h !== null) return nativeHandoff.serverFromSock(this, this.#getIo, protocolFactory, h.sock, h.backlog, h.startServing);
-    return createUnixServer(this, this.#getIo, protocolFactory, path, options);
-  }
-
-  override createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
-    if (this.isClosed()) throw new Error('Event loop is closed');
-    const h = checkHandoff('endpoint', 'createDatagramEndpoint', protocolFactory, options, false);
-    if (h !== null) return nativeHandoff.endpointFromSock(this, this.#getIo, protocolFactory, h.sock);
-    return createDatagramEndpoint(this, this.#getIo, protocolFactory, options);
-  }
-
   /** @internal */
-  override _fdWatches(): FdWatches {
-    return (this.#fds ??= new FdWatches(this, this.#getIo));
-  }
-
-  /** @internal A real OS socket (native/socket.cc). */
-  _socketImpl(family: number, type: number): SocketImpl {
-    return NativeSocket.open(this.#binding, family, type);
+  protected _newBackend(): NativeBackend {
+    return (this.#backend = new NativeBackend(this, this.#binding, this.#native));
   }
 
   /** @internal */
   protected _closeResources(): void {
-    this.#fds?.clear();
     this.#native.close();
     const timers = this.#timers;
     this.#timers = [];

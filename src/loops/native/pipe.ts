@@ -6,8 +6,8 @@
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
-import type { CreateUnixServerOptions, Server, Transport } from '../../transports.js';
-import { checkUnixConnectionArgs, checkUnixServerArgs, removeStaleUnixSocket } from '../nodenet/util.js';
+import type { Server, Transport } from '../../transports.js';
+import { type UnixServerArgs, removeStaleUnixSocket } from '../io/args.js';
 import type { NativeIo } from './io.js';
 import { NativeServer } from './server.js';
 import { type NativeStreamTransport, awaitConnect, startClient } from './stream.js';
@@ -34,9 +34,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   getIo: () => NativeIo,
   protocolFactory: () => P,
   path: string,
-  options?: object,
 ): Future<[Transport, P]> {
-  checkUnixConnectionArgs(protocolFactory, path, options);
   const io = getIo();
   return loop.createTask(function* () {
     const id = io.native.pipeConnect(path);
@@ -52,10 +50,8 @@ export function createUnixServer(
   loop: AbstractEventLoop,
   getIo: () => NativeIo,
   protocolFactory: () => StreamProtocol,
-  path: string,
-  options?: CreateUnixServerOptions,
+  { path, backlog, startServing }: UnixServerArgs,
 ): Future<Server> {
-  const { backlog, startServing } = checkUnixServerArgs(protocolFactory, path, options);
   const io = getIo();
   return loop.createTask(function* () {
     removeStaleUnixSocket(path);

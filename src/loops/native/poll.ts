@@ -10,7 +10,7 @@
  * epoll at once (before a socket closes its fd, so a reused fd number is never watched by a stale
  * handle).
  */
-import { Handle } from '../../events.js';
+import type { AbstractEventLoop, Handle } from '../../events.js';
 import type { BaseEventLoop } from '../base.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 
@@ -67,8 +67,8 @@ export class FdWatches {
     this.#getIo = getIo;
   }
 
-  /** Watches `fd` for readability (`writer` false) or writability; the old handle is cancelled. */
-  add(fd: number, writer: boolean, callback: (...args: any[]) => unknown, args: unknown[] | null): Handle {
+  /** Watches `fd` for readability (`writer` false) or writability: `h` runs when it is; the old handle is cancelled. */
+  add(fd: number, writer: boolean, h: Handle): void {
     const io = this.#getIo();
     let w = this.#byFd.get(fd);
     if (w === undefined) {
@@ -78,13 +78,11 @@ export class FdWatches {
       io.register(id, w);
       this.#byFd.set(fd, w);
     }
-    const h = new Handle(callback, args, this.#loop);
     const old = writer ? w.writer : w.reader;
     if (writer) w.writer = h;
     else w.reader = h;
     old?.cancel();
     this.#update(w, io);
-    return h;
   }
 
   /**
@@ -160,4 +158,17 @@ export class FdWatches {
     }
     w.events = events;
   }
+}
+
+/** Each native loop's fd watches, for its sockets' operations (sock.ts): made with its backend. */
+const byLoop = new WeakMap<AbstractEventLoop, FdWatches>();
+
+/** @internal */
+export function registerFdWatches(loop: AbstractEventLoop, w: FdWatches): void {
+  byLoop.set(loop, w);
+}
+
+/** @internal The fd watches of native loop `loop` (its backend exists: the loop checked the socket's kind through it). */
+export function fdWatchesOf(loop: AbstractEventLoop): FdWatches {
+  return byLoop.get(loop)!;
 }

@@ -1,7 +1,7 @@
 /**
  * Listening servers of the native loop (asyncio's `Server`) on the addon's listeners: uv_tcp_t,
  * one per resolved host address, or one uv_pipe_t for a Unix socket path (pipe.ts). What a
- * server does with its connections is shared with the node:net server (loops/server.ts); this
+ * server does with its connections is shared with the node:net server (loops/io/server.ts); this
  * file adds the listeners. A listener is listening from the start but takes connections off its
  * backlog only while the server serves (native/listen.cc: our own accept loop); C++ accepts them
  * as they arrive (TCP_NODELAY on, reading at once) and stops by itself when out of descriptors,
@@ -11,10 +11,10 @@ import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
-import type { Address, CreateServerOptions, Server, ServerSocket } from '../../transports.js';
-import { BaseServer } from '../server.js';
-import { checkServerArgs } from '../nodenet/util.js';
-import { lookupHost, type ResolvedAddr } from '../resolve.js';
+import type { Address, Server, ServerSocket } from '../../transports.js';
+import { BaseServer } from '../io/server.js';
+import type { ServerArgs } from '../io/args.js';
+import { lookupHost, type ResolvedAddr } from '../io/resolve.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeStreamTransport } from './stream.js';
 
@@ -105,11 +105,8 @@ export function createServer(
   loop: AbstractEventLoop,
   getIo: () => NativeIo,
   protocolFactory: () => StreamProtocol,
-  host: string | string[] | null | undefined,
-  port: number | null | undefined,
-  options?: CreateServerOptions,
+  { hosts, port: p, family, backlog, startServing, ipv6Only }: ServerArgs,
 ): Future<Server> {
-  const { hosts, port: p, family, backlog, startServing, ipv6Only } = checkServerArgs(protocolFactory, host, port, options, 'libuv');
   const io = getIo();
   const server = new NativeServer(loop, io, protocolFactory);
   return loop.createTask(function* () {

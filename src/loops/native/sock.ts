@@ -5,13 +5,13 @@
  * sockRecv on a socket with data waiting costs one recv and no poll.
  */
 import { isIP } from 'node:net';
-import type { AbstractEventLoop } from '../../events.js';
+import { type AbstractEventLoop, Handle } from '../../events.js';
 import type { Future } from '../../futures.js';
 import { AF_INET6, AF_UNIX, Socket, type SocketAddress, type SocketImpl, closedSocketError } from '../../socket.js';
-import { bindHost } from '../sock-args.js';
+import { bindHost } from '../io/sock-args.js';
 import type { NativeBinding } from './binding.js';
 import { uvError } from './io.js';
-import type { FdWatches } from './poll.js';
+import { type FdWatches, fdWatchesOf } from './poll.js';
 
 /** Linux errno values, negated as the addon returns them. */
 const EAGAIN = -11;
@@ -20,11 +20,6 @@ const EINPROGRESS = -115;
 /** Reads of at most this much go through one shared buffer (JS runs on one thread). */
 const SCRATCH_SIZE = 64 * 1024;
 const scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
-
-/** @internal What a native loop lends its sockets. */
-export interface NativeSockLoop extends AbstractEventLoop {
-  _fdWatches(): FdWatches;
-}
 
 /** One operation waiting for readiness: how to stop it when the socket closes. */
 interface Waiting {
@@ -171,7 +166,7 @@ export class NativeSocket implements SocketImpl {
       }
     };
     if (tryFirst && guard()) return;
-    const watches = (loop as NativeSockLoop)._fdWatches();
+    const watches = fdWatchesOf(loop);
     const fd = this.#fd;
     const w: Waiting = { fut, watches, writer };
     const retry = (): void => {
@@ -179,7 +174,7 @@ export class NativeSocket implements SocketImpl {
       this.#waiting.delete(w);
       watches.remove(fd, writer, true);
     };
-    watches.add(fd, writer, retry, null);
+    watches.add(fd, writer, new Handle(retry, null, loop));
     this.#watched.add(watches);
     this.#waiting.add(w);
     fut.addDoneCallback(() => {

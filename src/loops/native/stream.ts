@@ -1,7 +1,7 @@
 /**
  * Stream transports of the native loop (TCP and Unix sockets) over the addon's libuv streams
  * (native/stream.cc). What they do with the protocol is shared with the node:net transport
- * (loops/stream-transport.ts); this file feeds it the event records from C++ and does its I/O.
+ * (loops/io/stream-transport.ts); this file feeds it the event records from C++ and does its I/O.
  *
  * Each event record from C++ (see io.ts) is queued by the shared part and one pump per iteration
  * hands it to the protocol. Read bytes are copied out of the shared arena at once; a
@@ -14,11 +14,11 @@ import type { AbstractEventLoop } from '../../events.js';
 import type { Coro } from '../../tasks.js';
 import type { StreamProtocol } from '../../protocols.js';
 import type { Address, Transport } from '../../transports.js';
-import { StreamTransport, type TransportOwner } from '../stream-transport.js';
+import { StreamTransport, type TransportOwner } from '../io/stream-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
 import { NativeUnixSocket } from './pipe.js';
 import { NativeTcpSocket } from './tcp.js';
-import { holdClock } from '../hold.js';
+import { holdClock } from '../io/hold.js';
 
 /** The largest piece handed to C++ in one call. */
 const MAX_WRITE = 1 << 30;
@@ -50,6 +50,11 @@ export class NativeStreamTransport extends StreamTransport implements IoEndpoint
       case Ev.readOwned:
         if (!this.isClosing()) this._onData(this.#io.owned(a));
         return;
+      case Ev.readSpare: {
+        const data = this.#io.spare(a, b);
+        if (!this.isClosing()) this._onData(data);
+        return;
+      }
       case Ev.eof:
         this._onEof();
         return;

@@ -5,10 +5,10 @@
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
-import type { CreateConnectionOptions, Transport } from '../../transports.js';
-import { checkConnectionArgs, checkKeepAliveDelay } from '../nodenet/util.js';
+import type { Transport } from '../../transports.js';
+import { type ConnectionArgs, checkKeepAliveDelay } from '../io/args.js';
 import type { NativeIo } from './io.js';
-import { localFor, lookupHost, noMatchingLocal } from '../resolve.js';
+import { localFor, lookupHost, noMatchingLocal } from '../io/resolve.js';
 import { type NativeStreamTransport, awaitConnect, startClient } from './stream.js';
 
 /**
@@ -58,11 +58,8 @@ export function createConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
   getIo: () => NativeIo,
   protocolFactory: () => P,
-  host: string,
-  port: number,
-  options?: CreateConnectionOptions,
+  { host, port, family, local, noDelay }: ConnectionArgs,
 ): Future<[Transport, P]> {
-  const { family, local, noDelay } = checkConnectionArgs(protocolFactory, host, port, options);
   const io = getIo();
   return loop.createTask(function* () {
     const addrs = yield* lookupHost(loop, host, family);

@@ -1,22 +1,21 @@
 /**
  * Datagram endpoints of the native loop over the addon's uv_udp_t (native/udp.cc), with the
- * protocol side shared with the node:dgram transport (loops/datagram-transport.ts), so both loops
+ * protocol side shared with the node:dgram transport (loops/io/datagram-transport.ts), so both loops
  * behave alike.
  *
  * Sends go straight down: C++ tries each at once and copies and queues only what the kernel had
  * no room for; those report back with a SENT event, which is what the write buffer counts.
  * Received datagrams arrive as records in the shared arena (native/io.h), copied out at once.
  */
-import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { DatagramProtocol } from '../../protocols.js';
-import type { Address, CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
+import type { Address, DatagramTransport } from '../../transports.js';
 import { Deque } from '../../util/deque.js';
-import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
+import { BaseDatagramTransport, type EndpointArgs, resolveEndpoint, startEndpoint } from '../io/datagram-transport.js';
 import { Ev, type IoEndpoint, type NativeIo } from './io.js';
-import { holdClock } from '../hold.js';
+import { lookupHost } from '../io/resolve.js';
 
 /** native/io.h `kDgramHeader`: the sender's address before each datagram's payload. */
 const DGRAM_HEADER = 68;
@@ -124,14 +123,13 @@ export class NativeDatagramTransport extends BaseDatagramTransport implements Io
     const copy = Buffer.from(bytes);
     this.#lookups++;
     this.#lookupBytes += copy.byteLength;
-    const release = holdClock(this._loop);
-    dns.lookup(target[0], { family: this.#family }, (err, address) => {
-      release();
+    lookupHost(this._loop, target[0], this.#family).addDoneCallback((f) => {
       this.#lookups--;
       this.#lookupBytes -= copy.byteLength;
       if (this.#dropped) return;
-      if (err) this._error(err);
-      else this._send(copy, [address, target[1]]);
+      const err = f.exception();
+      if (err != null) this._error(err as Error);
+      else this._send(copy, [f.result()[0]![0], target[1]]);
       this._sent();
       if (this.isClosing() && this.#lookups === 0) this._closeWhenFlushed();
     });
@@ -195,9 +193,8 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(
   loop: AbstractEventLoop,
   getIo: () => NativeIo,
   protocolFactory: () => P,
-  options?: CreateDatagramEndpointOptions,
+  args: EndpointArgs,
 ): Future<[DatagramTransport, P]> {
-  const args = checkEndpointArgs(protocolFactory, options);
   const io = getIo();
   return loop.createTask(function* () {
     const { local, remote, family } = yield* resolveEndpoint(loop, args);

@@ -9,11 +9,11 @@ import type { Future } from '../../futures.js';
 import type { DatagramProtocol, StreamProtocol } from '../../protocols.js';
 import { AF_UNIX, type Socket } from '../../socket.js';
 import type { DatagramTransport, Server, Transport } from '../../transports.js';
-import { startEndpoint } from '../datagram-transport.js';
-import { hold } from '../nodenet/resources.js';
-import { NodeServer } from '../nodenet/server.js';
-import { connectionFromSocket } from '../nodenet/tcp.js';
-import { DatagramSocketTransport } from '../nodenet/udp.js';
+import { startEndpoint } from '../io/datagram-transport.js';
+import { hold } from './resources.js';
+import { NodeServer } from './server.js';
+import { connectionFromSocket } from './tcp.js';
+import { DatagramSocketTransport } from './udp.js';
 import type { PureSocket } from './sock.js';
 
 function impl(sock: Socket): PureSocket {

@@ -7,8 +7,7 @@ import type { TimerEntry } from '../../events.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { BaseEventLoop } from '../base.js';
 import { RESOLVED } from '../../futures.js';
-import type { SocketImpl } from '../../socket.js';
-import { PureSocket } from './sock.js';
+import { NodeBackend } from './backend.js';
 
 /**
  * When work is ready after an iteration, the next one runs from `process.nextTick` (once the
@@ -58,14 +57,6 @@ export class PureEventLoop extends BaseEventLoop {
 
   time(): number {
     return performance.now() / 1000;
-  }
-
-  /** @internal */
-  protected readonly _socketKind = 'pure';
-
-  /** @internal A node:net / node:dgram socket (./sock.ts). */
-  _socketImpl(family: number, type: number): SocketImpl {
-    return new PureSocket(family, type);
   }
 
   /** @internal */
@@ -150,6 +141,11 @@ export class PureEventLoop extends BaseEventLoop {
   /** @internal */
   protected _wake(): void {
     if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+  }
+
+  /** @internal */
+  protected _newBackend(): NodeBackend {
+    return new NodeBackend(this);
   }
 
   /** @internal */

@@ -24,7 +24,7 @@ import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import { SOCK_STREAM } from '../../transports.js';
 import { AF_INET6, AF_UNIX, Socket, type SocketAddress, type SocketImpl, closedSocketError } from '../../socket.js';
-import { bindHost } from '../sock-args.js';
+import { bindHost } from '../io/sock-args.js';
 
 /** Bytes buffered for sockRecv before the net.Socket pauses. */
 const HIGH_WATER = 256 * 1024;

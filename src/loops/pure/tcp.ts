@@ -7,21 +7,18 @@ import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
-import type { CreateConnectionOptions, Transport } from '../../transports.js';
+import type { Transport } from '../../transports.js';
 import { SocketTransport } from './socket.js';
-import { localFor, lookupHost, noMatchingLocal } from '../resolve.js';
+import { localFor, lookupHost, noMatchingLocal } from '../io/resolve.js';
 import { hold } from './resources.js';
-import { checkConnectionArgs, checkUnixConnectionArgs, settleSoon, soon } from './util.js';
-import { holdClock } from '../hold.js';
+import { type ConnectionArgs, settleSoon, soon } from '../io/args.js';
+import { holdClock } from '../io/hold.js';
 
 export function createConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
   protocolFactory: () => P,
-  host: string,
-  port: number,
-  options?: CreateConnectionOptions,
+  { host, port, family, local, noDelay }: ConnectionArgs,
 ): Future<[Transport, P]> {
-  const { family, local, noDelay } = checkConnectionArgs(protocolFactory, host, port, options);
   const start = (connectOpts: net.TcpSocketConnectOpts): Future<[Transport, P]> => {
     if (family !== 0) connectOpts.family = family;
     const fut = loop.createFuture<[Transport, P]>();
@@ -48,9 +45,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
   protocolFactory: () => P,
   path: string,
-  options?: object,
 ): Future<[Transport, P]> {
-  checkUnixConnectionArgs(protocolFactory, path, options);
   const fut = loop.createFuture<[Transport, P]>();
   const socket = new net.Socket({ allowHalfOpen: true });
   connect(loop, fut, socket, true, protocolFactory, () => socket.connect({ path }), path);

@@ -1,6 +1,6 @@
 /**
  * The stream transport over a `net.Socket` (TCP or Unix socket) for the pure loop. What it does
- * with the protocol is shared with the native loop's transport (loops/stream-transport.ts); this
+ * with the protocol is shared with the native loop's transport (loops/io/stream-transport.ts); this
  * file feeds it the socket's events and does its I/O.
  *
  * Writes go straight to the socket (Node queues what the kernel does not take); the buffered size
@@ -10,8 +10,8 @@
 import type * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Address } from '../../transports.js';
-import { StreamTransport, type TransportOwner } from '../stream-transport.js';
-import { checkKeepAliveDelay } from './util.js';
+import { StreamTransport, type TransportOwner } from '../io/stream-transport.js';
+import { checkKeepAliveDelay } from '../io/args.js';
 
 /**
  * The 'socket' extra is the net.Socket itself; its `setKeepAlive` gets the argument check the

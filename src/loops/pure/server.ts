@@ -1,7 +1,7 @@
 /**
  * Listening servers over node:net (asyncio's `Server`): `createServer` for TCP, one listening
  * socket per resolved host address, and `createUnixServer`. What a server does with its
- * connections is shared with the native loop's server (loops/server.ts); this file adds the
+ * connections is shared with the native loop's server (loops/io/server.ts); this file adds the
  * node:net listening sockets.
  *
  * Node binds and listens in one step and accepts whatever arrives, so a server made with
@@ -10,17 +10,18 @@
  * rest after EMFILE: Node's libuv sheds the load itself (it accepts and closes the pending
  * connections, reporting nothing); what Node does report goes to the exception handler.
  */
-import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { StreamProtocol } from '../../protocols.js';
-import type { Address, CreateServerOptions, CreateUnixServerOptions, Server, ServerSocket } from '../../transports.js';
-import { BaseServer } from '../server.js';
+import type { Address, Server, ServerSocket } from '../../transports.js';
+import type { Coro } from '../../tasks.js';
+import { lookupHost } from '../io/resolve.js';
+import { BaseServer } from '../io/server.js';
 import { hold } from './resources.js';
 import { SocketTransport } from './socket.js';
-import { checkServerArgs, checkUnixServerArgs, removeStaleUnixSocket, settleSoon } from './util.js';
-import { holdClock } from '../hold.js';
+import { type ServerArgs, type UnixServerArgs, removeStaleUnixSocket, settleSoon } from '../io/args.js';
+import { holdClock } from '../io/hold.js';
 
 class ListeningSocket implements ServerSocket {
   readonly handle: net.Server;
@@ -115,43 +116,21 @@ function listen(loop: AbstractEventLoop, srv: net.Server, opts: net.ListenOption
   return fut;
 }
 
-/** The addresses to listen on for `host` (asyncio binds every address a name resolves to). */
-function resolveHosts(loop: AbstractEventLoop, hosts: (string | undefined)[], family: 0 | 4 | 6): Future<(string | undefined)[]> {
-  const fut = loop.createFuture<(string | undefined)[]>();
+/** The addresses to listen on for `hosts` (asyncio binds every address a name resolves to). */
+function* resolveHosts(loop: AbstractEventLoop, hosts: (string | undefined)[], family: 0 | 4 | 6): Coro<(string | undefined)[]> {
   const out: (string | undefined)[] = [];
-  let left = hosts.length;
-  const done = () => {
-    if (--left === 0) settleSoon(loop, fut, null, [...new Set(out)]);
-  };
   for (const h of hosts) {
-    if (h === undefined || net.isIP(h) !== 0) {
-      out.push(h === undefined && family !== 0 ? (family === 4 ? '0.0.0.0' : '::') : h);
-      done();
-      continue;
-    }
-    const release = holdClock(loop);
-    dns.lookup(h, { all: true, family }, (err, addrs) => {
-      release();
-      if (err) {
-        left = -1;
-        settleSoon(loop, fut, err);
-        return;
-      }
-      for (const a of addrs) out.push(a.address);
-      done();
-    });
+    if (h === undefined) out.push(family === 0 ? undefined : family === 4 ? '0.0.0.0' : '::');
+    else for (const [address] of yield* lookupHost(loop, h, family)) out.push(address);
   }
-  return fut;
+  return [...new Set(out)];
 }
 
 export function createServer(
   loop: AbstractEventLoop,
   protocolFactory: () => StreamProtocol,
-  host: string | string[] | null | undefined,
-  port: number | null | undefined,
-  options?: CreateServerOptions,
+  { hosts, port: p, family, backlog, startServing, ipv6Only }: ServerArgs,
 ): Future<Server> {
-  const { hosts, port: p, family, backlog, startServing, ipv6Only } = checkServerArgs(protocolFactory, host, port, options, 'Node');
   const server = new NodeServer(loop, protocolFactory, null);
   return loop.createTask(function* () {
     const addrs = yield* resolveHosts(loop, hosts, family);
@@ -180,10 +159,8 @@ export function createServer(
 export function createUnixServer(
   loop: AbstractEventLoop,
   protocolFactory: () => StreamProtocol,
-  path: string,
-  options?: CreateUnixServerOptions,
+  { path, backlog, startServing }: UnixServerArgs,
 ): Future<Server> {
-  const { backlog, startServing } = checkUnixServerArgs(protocolFactory, path, options);
   removeStaleUnixSocket(path);
   const server = new NodeServer(loop, protocolFactory, path);
   const srv = server._makeNodeServer();

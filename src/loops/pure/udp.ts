@@ -1,17 +1,17 @@
 /**
  * Datagram endpoints over node:dgram (`createDatagramEndpoint`); the protocol side is the shared
- * one (loops/datagram-transport.ts). Node's socket events feed it; the write buffer is the bytes handed to
+ * one (loops/io/datagram-transport.ts). Node's socket events feed it; the write buffer is the bytes handed to
  * `send` whose callbacks have not run yet, and `close()` waits for them.
  */
 import * as dgram from 'node:dgram';
 import type { AbstractEventLoop } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { DatagramProtocol } from '../../protocols.js';
-import type { CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
-import { BaseDatagramTransport, checkEndpointArgs, resolveEndpoint, startEndpoint } from '../datagram-transport.js';
+import type { DatagramTransport } from '../../transports.js';
+import { BaseDatagramTransport, type EndpointArgs, resolveEndpoint, startEndpoint } from '../io/datagram-transport.js';
 import { hold } from './resources.js';
-import { settleSoon } from './util.js';
-import { holdClock } from '../hold.js';
+import { settleSoon } from '../io/args.js';
+import { holdClock } from '../io/hold.js';
 
 export class DatagramSocketTransport extends BaseDatagramTransport {
   readonly #socket: dgram.Socket;
@@ -73,9 +73,8 @@ export class DatagramSocketTransport extends BaseDatagramTransport {
 export function createDatagramEndpoint<P extends DatagramProtocol>(
   loop: AbstractEventLoop,
   protocolFactory: () => P,
-  options?: CreateDatagramEndpointOptions,
+  args: EndpointArgs,
 ): Future<[DatagramTransport, P]> {
-  const args = checkEndpointArgs(protocolFactory, options);
   return loop.createTask(function* () {
     const { local: l, remote: r, family } = yield* resolveEndpoint(loop, args);
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });

@@ -3,7 +3,7 @@
  * lookup. Such work ends by itself, so the clock waits for it however long it takes; real
  * clocks ignore the hold (`AbstractEventLoop._holdClock`).
  */
-import type { AbstractEventLoop } from '../events.js';
+import type { AbstractEventLoop } from '../../events.js';
 
 /** Holds `loop`'s clock; returns the release, which may be called any number of times. */
 export function holdClock(loop: AbstractEventLoop): () => void {

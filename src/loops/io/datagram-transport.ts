@@ -1,5 +1,5 @@
 /**
- * What every datagram endpoint shares, whatever socket is under it: node:dgram's (nodenet/udp.ts) or the
+ * What every datagram endpoint shares, whatever socket is under it: node:dgram's (pure/udp.ts) or the
  * native loop's uv_udp_t (loops/native/udp.ts). Written once so the two behave alike:
  * - the argument checks and address resolution of `createDatagramEndpoint`;
  * - the protocol side of the transport: what the socket reports is queued and delivered by one
@@ -7,17 +7,15 @@
  *   never from a Node event; `sendto`'s rules; write-buffer limits with pause/resumeWriting;
  *   `close()` flushes what was sent (asyncio flushes its datagram buffer), `abort()` drops it.
  */
-import * as dns from 'node:dns';
 import * as net from 'node:net';
-import type { AbstractEventLoop } from '../events.js';
-import { describe } from '../events.js';
-import type { Future } from '../futures.js';
-import type { BaseProtocol, DatagramProtocol } from '../protocols.js';
-import type { Coro } from '../tasks.js';
-import type { Address, BytesLike, CreateDatagramEndpointOptions, DatagramTransport } from '../transports.js';
-import { Deque } from '../util/deque.js';
-import { checkAddr, checkBool, checkFactory, checkFamily, checkOptions, checkWriteLimits, settleSoon, soon, toBytes, warnLostWrite } from './nodenet/util.js';
-import { holdClock } from './hold.js';
+import type { AbstractEventLoop } from '../../events.js';
+import { describe } from '../../events.js';
+import type { BaseProtocol, DatagramProtocol } from '../../protocols.js';
+import type { Coro } from '../../tasks.js';
+import type { Address, BytesLike, CreateDatagramEndpointOptions, DatagramTransport } from '../../transports.js';
+import { Deque } from '../../util/deque.js';
+import { checkAddr, checkBool, checkFactory, checkFamily, checkOptions, checkWriteLimits, soon, toBytes, warnLostWrite } from './args.js';
+import { lookupHost } from './resolve.js';
 
 type Event = { data: Buffer; addr: Address } | { error: Error };
 
@@ -268,20 +266,11 @@ export function* resolveEndpoint(loop: AbstractEventLoop, args: EndpointArgs): C
 }
 
 /** Resolves `[host, port]` to a numeric address of `family` (0: whichever comes first). */
-function resolve(loop: AbstractEventLoop, addr: [string, number], family: 0 | 4 | 6): Future<[string, number, 4 | 6]> {
-  const fut = loop.createFuture<[string, number, 4 | 6]>();
+function* resolve(loop: AbstractEventLoop, addr: [string, number], family: 0 | 4 | 6): Coro<[string, number, 4 | 6]> {
   const ipv = net.isIP(addr[0]);
-  if (ipv !== 0) {
-    if (family !== 0 && family !== ipv) throw new RangeError(`address ${addr[0]} is not of family ${family}`);
-    fut.setResult([addr[0], addr[1], ipv as 4 | 6]);
-    return fut;
-  }
-  const release = holdClock(loop);
-  dns.lookup(addr[0], { family }, (err, address, fam) => {
-    release();
-    settleSoon(loop, fut, err, [address, addr[1], fam as 4 | 6]);
-  });
-  return fut;
+  if (ipv !== 0 && family !== 0 && family !== ipv) throw new RangeError(`address ${addr[0]} is not of family ${family}`);
+  const [address, fam] = (yield* lookupHost(loop, addr[0], family))[0]!;
+  return [address, addr[1], fam];
 }
 
 /**

@@ -8,8 +8,8 @@ import { describe } from '../../events.js';
 import type { Future } from '../../futures.js';
 import type { AddrInfo, GetaddrinfoOptions } from '../../transports.js';
 import { IPPROTO_TCP, IPPROTO_UDP, NI_NUMERICHOST, NI_NUMERICSERV, SOCK_DGRAM, SOCK_STREAM } from '../../transports.js';
-import { checkFamily, checkHost, checkOptions, checkPort, settleSoon } from './util.js';
-import { holdClock } from '../hold.js';
+import { checkFamily, checkHost, checkOptions, checkPort, settleSoon } from './args.js';
+import { holdClock } from './hold.js';
 
 function checkInt(v: unknown, name: string): number {
   if (v === undefined || v === null) return 0;

@@ -5,10 +5,10 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import type { AbstractEventLoop } from '../events.js';
-import type { Future } from '../futures.js';
+import type { AbstractEventLoop } from '../../events.js';
+import type { Future } from '../../futures.js';
 import { holdClock } from './hold.js';
-import { settleSoon } from './nodenet/util.js';
+import { settleSoon } from './args.js';
 
 export type ResolvedAddr = [address: string, family: 4 | 6];
 

@@ -1,6 +1,6 @@
 /**
  * The protocol-facing half of a stream transport (TCP or Unix socket), shared by both loops:
- * nodenet/socket.ts puts it over a `net.Socket`, native/stream.ts over the addon's libuv streams.
+ * pure/socket.ts puts it over a `net.Socket`, native/stream.ts over the addon's libuv streams.
  * A subclass feeds in what its socket reports (`_onData`, `_onEof`, `_onError`, `_onClosed`,
  * `_onDrained`) and does the I/O the transport asks for (the `_io*` methods).
  *
@@ -15,12 +15,12 @@
  * tell (`_onDrained`) once the buffer is down to the low-water mark, and `resumeWriting` follows
  * on the loop.
  */
-import type { AbstractEventLoop } from '../events.js';
-import type { BaseProtocol, BufferedProtocol, Protocol, StreamProtocol } from '../protocols.js';
-import { isBufferedProtocol } from '../protocols.js';
-import type { Address, BytesLike, Transport } from '../transports.js';
-import { Deque } from '../util/deque.js';
-import { checkWriteLimits, toBytes, warnLostWrite } from './nodenet/util.js';
+import type { AbstractEventLoop } from '../../events.js';
+import type { BaseProtocol, BufferedProtocol, Protocol, StreamProtocol } from '../../protocols.js';
+import { isBufferedProtocol } from '../../protocols.js';
+import type { Address, BytesLike, Transport } from '../../transports.js';
+import { Deque } from '../../util/deque.js';
+import { checkWriteLimits, toBytes, warnLostWrite } from './args.js';
 
 /** What a transport tells the server that accepted it. */
 export interface TransportOwner {

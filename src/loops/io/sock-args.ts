@@ -2,10 +2,10 @@
  * Argument checks of the low-level socket API, shared by `Socket` (src/socket.ts), the loops'
  * `sock*` methods (BaseEventLoop) and both backends' socket implementations.
  */
-import { describe } from '../events.js';
-import { Socket } from '../socket.js';
-import { SOCK_DGRAM, SOCK_STREAM } from '../transports.js';
-import { checkBacklog, checkBool, checkFactory, checkOptions } from './nodenet/util.js';
+import { describe } from '../../events.js';
+import { Socket } from '../../socket.js';
+import { SOCK_DGRAM, SOCK_STREAM } from '../../transports.js';
+import { checkBacklog, checkBool, checkFactory, checkOptions, toBytes } from './args.js';
 
 const AF_UNIX = 1;
 
@@ -20,23 +20,20 @@ export function checkAddress(family: number, address: unknown, name: string): vo
     throw new TypeError(`${name} must be [host, port] for an AF_INET/AF_INET6 socket, not ${describe(address)}`);
   }
   const port = address[1];
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${name} port must be an integer, not ${describe(port)}`);
-  if (port < 0 || port > 65535) throw new RangeError(`${name} port must be in 0..65535, not ${port}`);
+  if (typeof port !== 'number') throw new TypeError(`${name} port must be a number, not ${describe(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`${name} port must be an integer in 0..65535, not ${port}`);
 }
 
 
 /** @internal A byte count: an integer >= 0. */
 export function checkNbytes(n: unknown, name = 'n'): void {
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError(`${name} must be an integer, not ${describe(n)}`);
-  if (n < 0) throw new RangeError(`${name} must be >= 0, not ${n}`);
+  if (typeof n !== 'number') throw new TypeError(`${name} must be a number, not ${describe(n)}`);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be an integer >= 0, not ${n}`);
 }
 
-/** @internal Bytes to send: a Uint8Array (a Buffer is one), or a string (sent as UTF-8). */
-export function toBytes(data: unknown, name = 'data'): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (typeof data === 'string') return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(`${name} must be a Buffer, Uint8Array or string, not ${describe(data)}`);
+/** @internal Bytes to send: what args.ts's toBytes takes, or a string (sent as UTF-8). */
+export function sendBytes(data: unknown, name = 'data'): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data) : toBytes(data, name);
 }
 
 /** @internal A buffer to receive into: a Uint8Array (a Buffer is one) or another ArrayBufferView. */

@@ -6,7 +6,7 @@
  *
  * A loop's server adds how it listens, how it starts and stops taking connections off a listening
  * socket (`_setAccepting`) and how it closes one (`_closeSocket`), and hands each connection it
- * accepts, already wrapped in a transport, to `_accepted`: nodenet/server.ts over node:net,
+ * accepts, already wrapped in a transport, to `_accepted`: pure/server.ts over node:net,
  * native/server.ts over the addon's listeners.
  *
  * Until `startServing()` a listening socket is bound and listening but takes nothing off its
@@ -19,12 +19,12 @@
  * the socket takes nothing for ACCEPT_RETRY_DELAY, then accepts again; the connections wait in
  * the kernel's backlog meanwhile.
  */
-import type { AbstractEventLoop, TimerHandle } from '../events.js';
-import type { Future } from '../futures.js';
-import { CancelledError } from '../errors.js';
-import type { StreamProtocol } from '../protocols.js';
-import type { Server, ServerSocket } from '../transports.js';
-import { soon } from './nodenet/util.js';
+import type { AbstractEventLoop, TimerHandle } from '../../events.js';
+import type { Future } from '../../futures.js';
+import { CancelledError } from '../../errors.js';
+import type { StreamProtocol } from '../../protocols.js';
+import type { Server, ServerSocket } from '../../transports.js';
+import { soon } from './args.js';
 import type { StreamTransport, TransportOwner } from './stream-transport.js';
 
 /** asyncio's ACCEPT_RETRY_DELAY: seconds a listening socket rests after running out of resources. */

@@ -96,42 +96,51 @@ export function checkAddr(addr: unknown, name: string, allowZeroPort = true): [s
 
 // --- the arguments of the stream methods, checked alike on both loops --------------------------
 
+/** `createConnection`'s arguments once checked. */
+export interface ConnectionArgs {
+  host: string;
+  port: number;
+  family: 0 | 4 | 6;
+  /** `localAddr`, unresolved. */
+  local: [string, number] | null;
+  noDelay: boolean;
+}
+
 /** `createConnection(protocolFactory, host, port, options)`. */
-export function checkConnectionArgs(
-  protocolFactory: unknown,
-  host: unknown,
-  port: unknown,
-  options: unknown,
-): { family: 0 | 4 | 6; local: [string, number] | null; noDelay: boolean } {
+export function checkConnectionArgs(protocolFactory: unknown, host: unknown, port: unknown, options: unknown): ConnectionArgs {
   checkFactory(protocolFactory);
-  checkHost(host, 'host');
-  checkPort(port, 'port', false);
+  const h = checkHost(host, 'host');
+  const p = checkPort(port, 'port', false);
   const opts = checkOptions<CreateConnectionOptions>(options);
   return {
+    host: h,
+    port: p,
     family: checkFamily(opts.family),
     local: opts.localAddr == null ? null : checkAddr(opts.localAddr, 'localAddr'),
     noDelay: checkBool(opts.noDelay, 'noDelay', true),
   };
 }
 
-/** `createUnixConnection(protocolFactory, path, options)`. */
-export function checkUnixConnectionArgs(protocolFactory: unknown, path: unknown, options: unknown): void {
+/** `createUnixConnection(protocolFactory, path, options)`: the path. */
+export function checkUnixConnectionArgs(protocolFactory: unknown, path: unknown, options: unknown): string {
   checkFactory(protocolFactory);
-  checkUnixPath(path);
   checkOptions(options);
+  return checkUnixPath(path);
 }
 
-/**
- * `createServer(protocolFactory, host, port, options)`: `hosts` holds `undefined` for "every
- * interface". `reuser` names what sets SO_REUSEADDR (`reuseAddress: false` cannot be had).
- */
-export function checkServerArgs(
-  protocolFactory: unknown,
-  host: unknown,
-  port: unknown,
-  options: unknown,
-  reuser: string,
-): { hosts: (string | undefined)[]; port: number; family: 0 | 4 | 6; backlog: number; startServing: boolean; ipv6Only: boolean } {
+/** `createServer`'s arguments once checked. */
+export interface ServerArgs {
+  /** `undefined` stands for "every interface". */
+  hosts: (string | undefined)[];
+  port: number;
+  family: 0 | 4 | 6;
+  backlog: number;
+  startServing: boolean;
+  ipv6Only: boolean;
+}
+
+/** `createServer(protocolFactory, host, port, options)` (`reuseAddress: false` cannot be had). */
+export function checkServerArgs(protocolFactory: unknown, host: unknown, port: unknown, options: unknown): ServerArgs {
   checkFactory(protocolFactory);
   let hosts: (string | undefined)[];
   if (host === undefined || host === null || host === '') hosts = [undefined];
@@ -144,20 +153,27 @@ export function checkServerArgs(
   const family = checkFamily(opts.family);
   const backlog = checkBacklog(opts.backlog);
   if (!checkBool(opts.reuseAddress, 'reuseAddress', true) && process.platform !== 'win32') {
-    throw new RangeError(`reuseAddress: false is not supported: ${reuser} sets SO_REUSEADDR on every listening socket`);
+    throw new RangeError('reuseAddress: false is not supported: both loops set SO_REUSEADDR on every listening socket');
   }
   const startServing = checkBool(opts.startServing, 'startServing', true);
   const ipv6Only = checkBool(opts.ipv6Only, 'ipv6Only', false);
   return { hosts, port: p, family, backlog, startServing, ipv6Only };
 }
 
+/** `createUnixServer`'s arguments once checked. */
+export interface UnixServerArgs {
+  path: string;
+  backlog: number;
+  startServing: boolean;
+}
+
 /** `createUnixServer(protocolFactory, path, options)`. */
-export function checkUnixServerArgs(protocolFactory: unknown, path: unknown, options: unknown): { backlog: number; startServing: boolean } {
+export function checkUnixServerArgs(protocolFactory: unknown, path: unknown, options: unknown): UnixServerArgs {
   checkFactory(protocolFactory);
-  checkUnixPath(path);
+  const p = checkUnixPath(path);
   const opts = checkOptions<CreateUnixServerOptions>(options);
   const backlog = checkBacklog(opts.backlog);
-  return { backlog, startServing: checkBool(opts.startServing, 'startServing', true) };
+  return { path: p, backlog, startServing: checkBool(opts.startServing, 'startServing', true) };
 }
 
 /** Removes the socket file a dead server left at `path`: it would make bind fail (asyncio removes it too). */
