@@ -5,13 +5,16 @@
  * 127.0.0.1 / ::1, port 0.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
-import { eachLoop } from './loops.js';
+import { LOOPS, eachLoop } from './loops.js';
+
+const LOOPS_NATIVE = LOOPS.some((l) => l.name === 'native');
 import { Collector } from './protocols.js';
 
 const HAS_IPV6 = await new Promise<boolean>((resolve) => {
@@ -461,4 +464,28 @@ test('a socket of one loop kind is refused by the other, saying why', async () =
     expect(() => aio.getRunningLoop().sockRecv(s, 1)).toThrow(/made for the pure loop/);
   });
   s.close();
+});
+
+test('sockets left open keep no process alive (an operation waiting does), on both loops', () => {
+  const root = path.resolve(import.meta.dirname, '..');
+  for (const which of ['pure', 'native']) {
+    if (which === 'native' && LOOPS_NATIVE === false) continue;
+    const script = `
+      import * as net from 'node:net';
+      import * as aio from ${JSON.stringify(path.join(root, 'dist/index.js'))};
+      import * as native from ${JSON.stringify(path.join(root, 'dist/native.js'))};
+      const main = async () => {
+        const loop = aio.getRunningLoop();
+        const l = aio.socket(); l.bind(['127.0.0.1', 0]); l.listen();
+        const u = aio.socket(aio.AF_INET, aio.SOCK_DGRAM); u.bind(['127.0.0.1', 0]);
+        const port = l.getsockname()[1];
+        setTimeout(() => { const s = net.connect(port, '127.0.0.1', () => s.write('hi')); s.unref(); }, 200).unref();
+        const [c] = await loop.sockAccept(l);
+        console.log(String(await loop.sockRecv(c, 10)));
+      };
+      await (${JSON.stringify(which)} === 'native' ? native.run(main) : aio.run(main));
+      console.log('exited');`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }).toString();
+    expect(out.trim().split('\n')).toEqual(['hi', 'exited']);
+  }
 });

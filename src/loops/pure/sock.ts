@@ -112,6 +112,8 @@ export class PureSocket implements SocketImpl {
   // Operations waiting (readers: accept, recv, recvfrom; each served in order).
   readonly #readers: Waiter<any>[] = [];
   readonly #others = new Set<Future<any>>();
+  /** The node objects are ref'd (an operation waits), see #refresh. */
+  #reffed = true;
 
   constructor(family: number, type: number) {
     this.family = family;
@@ -147,10 +149,12 @@ export class PureSocket implements SocketImpl {
       this.#serve();
     });
     this.#dgram = d;
+    this.#adopted();
   }
 
   #attach(stream: net.Socket): void {
     this.#stream = stream;
+    this.#adopted();
     // TCP_NODELAY, as the native loop's sockets (native/socket.cc NoDelay) and every transport.
     if (this.family !== AF_UNIX) stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => {
@@ -183,8 +187,31 @@ export class PureSocket implements SocketImpl {
         readers.shift();
         continue;
       }
-      if (!w.take()) return;
+      if (!w.take()) break;
       readers.shift();
+    }
+    this.#refresh();
+  }
+
+  /** A new node object (ref'd, as Node makes them) joined the socket: apply #refresh's rule to it. */
+  #adopted(): void {
+    this.#reffed = true;
+    this.#refresh();
+  }
+
+  /**
+   * Keeps the process alive while an operation waits, not otherwise: a socket nobody waits on
+   * holds nothing open in Node's loop, as the native loop's OS socket holds no handle (and as an
+   * unclosed Python socket keeps no program running).
+   */
+  #refresh(): void {
+    const want = this.#readers.length > 0 || this.#others.size > 0;
+    if (want === this.#reffed) return;
+    this.#reffed = want;
+    for (const o of [this.#server, this.#stream, this.#dgram]) {
+      if (o === null) continue;
+      if (want) o.ref();
+      else o.unref();
     }
   }
 
@@ -198,6 +225,7 @@ export class PureSocket implements SocketImpl {
     // A cancelled reader stays queued, taking nothing: #serve drops it when its turn comes (a
     // reader waits only while nothing is buffered, so no later one could have been served).
     this.#readers.push(w);
+    this.#refresh();
     return fut;
   }
 
@@ -296,6 +324,7 @@ export class PureSocket implements SocketImpl {
       listenNow(server, bindHost(host, v6), port, v6 ? 6 : 4, backlog);
     }
     this.#server = server;
+    this.#adopted();
   }
 
   getsockname(): SocketAddress {
@@ -397,7 +426,11 @@ export class PureSocket implements SocketImpl {
       pending: this.#conns.splice(0),
       datagrams: this.#datagrams.splice(0),
     };
-    // Their listeners go with this socket; the node objects are the new owner's to listen to.
+    // Their listeners go with this socket; the node objects are the new owner's to listen to
+    // (and to ref or unref: they go back to Node's default).
+    out.stream?.ref();
+    out.server?.ref();
+    out.dgram?.ref();
     out.stream?.removeAllListeners('data').removeAllListeners('end').removeAllListeners('error');
     if (this.#paused) out.stream?.resume();
     out.server?.removeAllListeners('connection').removeAllListeners('error');
@@ -475,8 +508,10 @@ export class PureSocket implements SocketImpl {
       fut.setResult(undefined);
     });
     this.#others.add(fut);
+    this.#refresh();
     fut.addDoneCallback(() => {
       this.#others.delete(fut);
+      this.#refresh();
       if (fut.cancelled()) stream.destroy();
     });
     return fut;
@@ -548,6 +583,7 @@ export class PureSocket implements SocketImpl {
     // socket); past the mark, once they are written out.
     const accepted = s.write(data, (e) => {
       this.#others.delete(fut);
+      this.#refresh();
       if (fut.done()) {
         if (e) this.#streamError ??= e;
         return;
@@ -586,11 +622,13 @@ export class PureSocket implements SocketImpl {
     const fut = loop.createFuture() as Future<number>;
     const cb = (e: Error | null): void => {
       this.#others.delete(fut);
+      this.#refresh();
       if (fut.done()) return;
       if (e) fut.setException(e);
       else fut.setResult(data.length);
     };
     this.#others.add(fut);
+    this.#refresh();
     if (address === null) this.#dgram!.send(data, cb);
     else this.#dgram!.send(data, address[1], bindHost(address[0], this.family === AF_INET6), cb);
     return fut;
