@@ -10,6 +10,20 @@ namespace aloop {
 
 // --- connecting and listening -------------------------------------------------------------------
 
+// Connect returns a failure of the local bind as (libuv error - kBindFailed): below every libuv
+// error (> -4096), so JS (src/loops/native/tcp.ts, BIND_FAILED) can name the syscall that failed.
+constexpr int32_t kBindFailed = 1 << 16;
+
+// The port `tcp` is bound to (0 if it is not bound).
+static int BoundPort(uv_tcp_t* tcp) {
+  sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+  return 0;
+}
+
 int32_t IoTable::Connect(const char* host, int family, int port, const char* local_host, int local_port, bool nodelay) {
   sockaddr_storage addr;
   int err = ParseAddr(host, family, port, &addr);
@@ -20,6 +34,14 @@ int32_t IoTable::Connect(const char* host, int family, int port, const char* loc
     sockaddr_storage local;
     err = ParseAddr(local_host, family, local_port, &local);
     if (err == 0) err = uv_tcp_bind(&h->uv.tcp, reinterpret_cast<sockaddr*>(&local), 0);
+    if (err == 0 && local_port > 0 && BoundPort(&h->uv.tcp) != local_port) {
+      // libuv defers bind's EADDRINUSE to the connect, which then binds some other port and
+      // fails later as a connect error: check the port now, as Node's net does (checkBindError).
+      err = UV_EADDRINUSE;
+    }
+    // The caller reports a failed bind as Node does ('bind', the local address), not as a
+    // failed connect: tell it apart by the bias (see kBindFailed).
+    if (err < 0) err -= kBindFailed;
   }
   if (err == 0) err = uv_tcp_connect(&h->connect_req, &h->uv.tcp, reinterpret_cast<sockaddr*>(&addr), OnConnect);
   if (err < 0) {
@@ -84,7 +106,8 @@ Napi::Value IoTable::Address(Napi::Env env, int32_t id, bool peer) {
 
 // --- the JS methods ------------------------------------------------------------------------------
 
-// connect(host, family, port, localHost | null, localPort, noDelay) → id or a libuv error
+// connect(host, family, port, localHost | null, localPort, noDelay) → id, a libuv error, or a
+// bind error - kBindFailed
 napi_value NativeIo::Connect(Call& c) {
   std::string host;
   std::string local;

@@ -140,16 +140,54 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
    */
   override cancel(msg?: string): boolean {
     if (this._state !== 0) return false;
+    if (cancelling.includes(this)) {
+      // Tasks awaiting each other in a cycle (A awaits B awaits A, directly or through gather):
+      // the request came back round to this task. It is this task's request, already counted;
+      // the outer call breaks this task's wait (see #breakWait), so report it as delivered.
+      cycled.add(this);
+      return true;
+    }
     this._numCancelsRequested++;
     if (this._abort !== null && !this._abort.signal.aborted) this._abort.abort(new CancelledError(msg ?? ''));
-    // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
-    // cancelled again later (asyncio's comment, same reason).
-    let delivered = this._futWaiter !== null && this._futWaiter.cancel(msg);
-    for (let r = this._waits; r !== null; r = r._nextWait) if (r.fut.cancel(msg)) delivered = true;
+    cancelling.push(this);
+    let delivered = false;
+    try {
+      // Leave _futWaiter set: it may be a Task that ignores the cancellation and must be
+      // cancelled again later (asyncio's comment, same reason).
+      const w = this._futWaiter;
+      if (w !== null && w.cancel(msg)) {
+        delivered = true;
+        if (cycled.delete(this)) this.#breakWait(w, null, msg);
+      }
+      for (let r = this._waits; r !== null; r = r._nextWait) {
+        if (r.fut.cancel(msg)) {
+          delivered = true;
+          if (cycled.delete(this)) this.#breakWait(r.fut, r, msg);
+        }
+      }
+    } finally {
+      cancelling.pop();
+    }
     if (delivered) return true;
     this._mustCancel = true;
     this._cancelMsg = msg;
     return true;
+  }
+
+  /**
+   * The cancellation of `fut` came back round to this task (a wait cycle): `fut` cannot finish
+   * before this task does, so waiting for it to report the cancellation would wait forever.
+   * Stop waiting on it and throw CancelledError into the task's code on the next iteration
+   * instead; the others in the cycle then see this task end cancelled. (asyncio recurses until
+   * RecursionError here.)
+   */
+  #breakWait(fut: Future<unknown>, r: Reaction | null, msg: string | undefined): void {
+    fut.removeDoneCallback((r ?? this) as never);
+    this._cancelMsg = msg;
+    if (r === null) {
+      this._mustCancel = true;
+      this._loop._callSoonRunnable(this);
+    } else this._loop.callSoon(resumeBroken, this, r);
   }
 
   /** How many cancellation requests are pending (asyncio 3.11+). */
@@ -336,6 +374,18 @@ export class Task<T = unknown> extends Future<T> implements AwaitingTask, Reacti
 }
 
 Object.defineProperty(Task.prototype, '_cancelled', { value: false });
+
+/** Tasks whose cancel() is running now, innermost last (to see a wait cycle: see cancel()). */
+const cancelling: Task<unknown>[] = [];
+/** Tasks whose cancellation came back round to them while it was running. */
+const cycled = new Set<Task<unknown>>();
+
+function resumeBroken(task: Task<unknown>, r: Reaction): void {
+  // With _mustCancel, _resume rejects `r` with CancelledError without reading its (pending) Future.
+  if (task._state !== 0) return;
+  task._mustCancel = true;
+  task._resume(r);
+}
 
 function finishResult(this: Task<unknown>, v: unknown): void {
   this._finishResult(v);

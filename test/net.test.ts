@@ -523,6 +523,30 @@ eachLoop((lc) => {
     });
   });
 
+  test('a localAddr that cannot be bound fails with syscall bind and the local address, as Node says it', async () => {
+    const errs = await lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      const server = await loop.createServer(() => echoProtocol(), HOST, 0);
+      const out: NodeJS.ErrnoException[] = [];
+      // 192.0.2.1 (TEST-NET-1) is on no interface of this host; a port in use fails bind too
+      // (libuv defers that EADDRINUSE to the connect: the native loop checks as node:net does).
+      for (const localAddr of [['192.0.2.1', 0], [HOST, port(server)]] as [string, number][]) {
+        try {
+          await loop.createConnection(() => new Collector(), HOST, port(server), { localAddr });
+        } catch (e) {
+          out.push(e as NodeJS.ErrnoException);
+        }
+      }
+      server.close();
+      await server.waitClosed();
+      return out.map((e) => ({ code: e.code, syscall: e.syscall, address: (e as { address?: string }).address, port: (e as { port?: number }).port, message: e.message }));
+    });
+    expect(errs).toHaveLength(2);
+    expect(errs[0]).toEqual({ code: 'EADDRNOTAVAIL', syscall: 'bind', address: '192.0.2.1', port: undefined, message: 'bind EADDRNOTAVAIL 192.0.2.1' });
+    expect(errs[1]).toMatchObject({ code: 'EADDRINUSE', syscall: 'bind', address: HOST });
+    expect(errs[1]!.message).toBe(`bind EADDRINUSE ${HOST}:${errs[1]!.port}`);
+  });
+
   test('setProtocol switches the receiving protocol', async () => {
     await lc.run(async () => {
       const loop = aio.getRunningLoop();

@@ -598,6 +598,73 @@ eachLoop((lc) => {
     });
   });
 
+  test('cancel() ends tasks that await each other in a cycle (no infinite recursion), both forms', async () => {
+    const r = await lc.runVirtual(async () => {
+      // Generator tasks: A yields B, B yields A.
+      let gb!: aio.Task<unknown>;
+      const ga: aio.Task<unknown> = aio.createTask(function* () {
+        yield* aio.sleep(0);
+        return yield* gb;
+      });
+      gb = aio.createTask(function* () {
+        yield* aio.sleep(0);
+        return yield* ga;
+      });
+      // Async tasks: A awaits B, B awaits C, C awaits A.
+      const at: aio.Task<unknown>[] = [];
+      for (let i = 0; i < 3; i++) {
+        at.push(
+          aio.createTask(async () => {
+            await aio.sleep(0);
+            return await at[(i + 1) % 3];
+          }),
+        );
+      }
+      await aio.sleep(0.01);
+      expect(ga.cancel('stop')).toBe(true);
+      expect(at[1]!.cancel()).toBe(true);
+      // Cancelling again while the first request is under way is still accepted.
+      expect(at[1]!.cancel()).toBe(true);
+      const [done, pending] = await aio.wait([ga, gb, ...at], { timeout: 1 });
+      expect(pending.size).toBe(0);
+      expect(done.size).toBe(5);
+      return { g: [ga.cancelled(), gb.cancelled()], a: at.map((t) => t.cancelled()), counts: [ga.cancelling(), gb.cancelling()] };
+    });
+    expect(r.g).toEqual([true, true]);
+    expect(r.a).toEqual([true, true, true]);
+    expect(r.counts).toEqual([1, 1]);
+  });
+
+  test('cancel() ends a wait cycle through gather, and a task that catches it can go on', async () => {
+    const r = await lc.runVirtual(async () => {
+      const other = aio.createTask(() => aio.sleep(10));
+      let b!: aio.Task<unknown>;
+      // A awaits gather(B, other); B awaits A. A catches the cancellation and returns.
+      const a = aio.createTask(async () => {
+        await aio.sleep(0);
+        try {
+          await aio.gather(b, other);
+          return 'not reached';
+        } catch (e) {
+          expect(e).toBeInstanceOf(aio.CancelledError);
+          expect(aio.currentTask()!.uncancel()).toBe(0);
+          await aio.sleep(0.001);
+          return 'caught';
+        }
+      });
+      b = aio.createTask(function* () {
+        yield* aio.sleep(0);
+        return yield* a;
+      });
+      await aio.sleep(0.01);
+      expect(a.cancel()).toBe(true);
+      const [, pending] = await aio.wait([a, b, other], { timeout: 1 });
+      expect(pending.size).toBe(0);
+      return [a.result(), b.result(), other.cancelled()];
+    });
+    expect(r).toEqual(['caught', 'caught', true]);
+  });
+
   // --- names, coro, currentTask, allTasks ---------------------------------------------------------
 
   test('names: default Task-<n>, option, setName', async () => {

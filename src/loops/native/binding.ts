@@ -54,7 +54,7 @@ export interface NativeIoHandle {
   readonly events: Int32Array;
   /** Read bytes, reused after every iteration. */
   readonly arena: Uint8Array;
-  /** Starts connecting; the id of the new socket, or a libuv error (< 0). */
+  /** Starts connecting; the id of the new socket, or a libuv error (< 0; a failed bind of the local address: error - 2**16). */
   connect(host: string, family: 4 | 6, port: number, localHost: string | null, localPort: number, noDelay: boolean): number;
   /** Binds and listens (accepting nothing until `setAccepting`); the id of the listener, or a libuv error (< 0). */
   listen(host: string, family: 4 | 6, port: number, backlog: number, ipv6Only: boolean): number;

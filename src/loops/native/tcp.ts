@@ -53,6 +53,9 @@ export class NativeTcpSocket {
   }
 }
 
+/** The addon's `connect` returns a failed bind of `localAddr` as (libuv error - BIND_FAILED) (native/tcp.cc). */
+const BIND_FAILED = 1 << 16;
+
 /** `loop.createConnection` on the native loop: resolve, connect, then make the protocol. */
 export function createConnection<P extends StreamProtocol>(
   loop: AbstractEventLoop,
@@ -73,9 +76,12 @@ export function createConnection<P extends StreamProtocol>(
         lastError = noMatchingLocal(local![0], fam);
         continue;
       }
-      const id = io.native.connect(addr, fam, port, localHost, local === null ? 0 : local[1], noDelay);
+      const localPort = local === null ? 0 : local[1];
+      const id = io.native.connect(addr, fam, port, localHost, localPort, noDelay);
       if (id < 0) {
-        lastError = io.error(id, 'connect', addr, port);
+        // As Node's: a failed bind names the local address (and its port unless 0).
+        if (id < -BIND_FAILED) lastError = io.error(id + BIND_FAILED, 'bind', localHost!, localPort === 0 ? undefined : localPort);
+        else lastError = io.error(id, 'connect', addr, port);
         continue;
       }
       const status = yield* awaitConnect(loop, io, id, false);
