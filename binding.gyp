@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "aloop",
-      "sources": ["native/addon.cc", "native/call.cc", "native/shared.cc", "native/loop.cc", "native/io.cc", "native/stream.cc", "native/tcp.cc", "native/pipe.cc", "native/listen.cc", "native/udp.cc", "native/process.cc", "native/timer_wheel.cc"],
+      "sources": ["native/addon.cc", "native/call.cc", "native/shared.cc", "native/loop.cc", "native/io.cc", "native/stream.cc", "native/tcp.cc", "native/pipe.cc", "native/listen.cc", "native/udp.cc", "native/process.cc", "native/poll.cc", "native/socket.cc", "native/timer_wheel.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags": ["-fvisibility=hidden", "-fno-exceptions", "-O3"],

@@ -19,7 +19,7 @@ for (let i = 0; i < argv.length; i++) {
   opts[k] = k === 'port' ? Number(argv[++i]) : argv[++i];
 }
 if (!['pure', 'native', 'node'].includes(opts.loop)) fail(`--loop must be pure, native or node, not ${opts.loop}`);
-if (!['protocol', 'buffered', 'streams'].includes(opts.mode)) fail(`--mode must be protocol, buffered or streams, not ${opts.mode}`);
+if (!['protocol', 'buffered', 'streams', 'sock'].includes(opts.mode)) fail(`--mode must be protocol, buffered, streams or sock, not ${opts.mode}`);
 
 function fail(msg) {
   console.error(`echo-server: ${msg}`);
@@ -53,6 +53,32 @@ if (opts.loop === 'node') {
     }
     if (!native.isAvailable()) fail('the native loop is not available: the addon did not load (see `aloop/native` error)');
     newLoop = () => new native.NativeEventLoop();
+  }
+  if (opts.mode === 'sock') {
+    // Low-level sockets (bench row sock-echo-*): the seed's server, an accept loop and one task
+    // per client doing sockRecv / sockSendall until EOF.
+    await aio.run(async () => {
+      const loop = aio.getRunningLoop();
+      const server = aio.socket(aio.AF_INET, aio.SOCK_STREAM);
+      server.bind([opts.host, opts.port]);
+      server.listen(1024);
+      server.setblocking(false);
+      console.log(`listening ${server.getsockname()[1]}`);
+      const serve = async (client) => {
+        for (;;) {
+          const d = await loop.sockRecv(client, 64 * 1024);
+          if (d.length === 0) break;
+          await loop.sockSendall(client, d);
+        }
+        client.close();
+      };
+      for (;;) {
+        const [client] = await loop.sockAccept(server);
+        client.setblocking(false);
+        loop.createTask(serve(client)).addDoneCallback(() => {});
+      }
+    }, { loopFactory: newLoop });
+    process.exit(0);
   }
   await aio.run(function* () {
     const loop = aio.getRunningLoop();

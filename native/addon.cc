@@ -94,6 +94,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tick", fn);
   napi_create_function(env, "openHandles", NAPI_AUTO_LENGTH, OpenHandles, nullptr, &fn);
   exports.Set("openHandles", fn);
+  DefineSocketFunctions(env, exports);
   return exports;
 }
 

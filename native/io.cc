@@ -77,6 +77,8 @@ IoHandle* IoTable::NewHandle(HandleKind kind, bool listener) {
       break;
     case kProcess:
       break;  // uv_spawn initializes it (process.cc)
+    case kPoll:
+      break;  // uv_poll_init needs the fd and may fail: PollOpen initialises it (poll.cc)
   }
   h->uv.handle.data = h;
   h->connect_req.data = h;
@@ -268,13 +270,17 @@ napi_value IoTable::TakeOwned(napi_env env) {
 
 void IoTable::OnClose(uv_handle_t* handle) {
   IoHandle* h = static_cast<IoHandle*>(handle->data);
-  IoTable* self = h->table;
-  LoopCore* core = self->core;
+  if (h->kind == kPoll) ClosePollFd(h);
+  h->table->Emit(h->id, kEvClosed);
+  h->table->Forget(h);
+}
+
+void IoTable::Forget(IoHandle* h) {
+  LoopCore* core = this->core;
   const size_t slot = static_cast<size_t>(h->id & kSlotMask);
-  self->Emit(h->id, kEvClosed);
-  self->slots_[slot] = nullptr;
-  self->generations_[slot] = (self->generations_[slot] + 1) & kGenerationMask;
-  self->free_.push_back(static_cast<int32_t>(slot));
+  slots_[slot] = nullptr;
+  generations_[slot] = (generations_[slot] + 1) & kGenerationMask;
+  free_.push_back(static_cast<int32_t>(slot));
   delete h;
   core->HandleClosed();  // may delete the core, and this table with it
 }
@@ -317,6 +323,10 @@ napi_value NativeIo::Define(napi_env env) {
       MethodProperty<NativeIo, &NativeIo::UdpClose>("udpClose", "Io.udpClose"),
       MethodProperty<NativeIo, &NativeIo::Spawn>("spawn", "Io.spawn"),
       MethodProperty<NativeIo, &NativeIo::ProcessKill>("processKill", "Io.processKill"),
+      MethodProperty<NativeIo, &NativeIo::PollOpen>("pollOpen", "Io.pollOpen"),
+      MethodProperty<NativeIo, &NativeIo::PollSet>("pollSet", "Io.pollSet"),
+      MethodProperty<NativeIo, &NativeIo::PollClose>("pollClose", "Io.pollClose"),
+      MethodProperty<NativeIo, &NativeIo::OpenFd>("openFd", "Io.openFd"),
   };
   napi_value cls = nullptr;
   napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Io"),
@@ -414,7 +424,7 @@ IoTable* NativeIo::Table() const {
 }
 
 bool NativeIo::CheckKind(Call& c, IoTable* t, int32_t id, unsigned kinds, const char* expected) {
-  static const char* const kNames[] = {"a TCP socket", "a Unix socket", "a UDP socket", "a process"};
+  static const char* const kNames[] = {"a TCP socket", "a Unix socket", "a UDP socket", "a process", "a poll handle"};
   const int kind = t->KindOf(id);
   if (kind < 0 || (kinds & (1u << kind)) != 0) return true;
   return c.TypeError("id " + std::to_string(id) + " is " + kNames[kind] + ", not " + expected);

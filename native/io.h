@@ -8,6 +8,8 @@
 //   listen.cc  listening sockets of both: our own accept loop (EMFILE, startServing)
 //   udp.cc     UDP (uv_udp_t): bind, connect, send, receive
 //   process.cc child processes (uv_process_t): spawn with the stdio pipes as stream handles, exit, kill
+//   poll.cc    fd readiness (uv_poll_t): addReader/addWriter and the low-level sock* waits
+//   socket.cc  (not a handle kind) the socket syscalls of the low-level socket API
 //
 // One IoTable per loop. Handles are named by ids `slot | generation << 20`: a stale id (its
 // handle closed, the slot reused) matches nothing, so a late call from JS is a no-op.
@@ -64,6 +66,7 @@ enum IoEvent : int32_t {
   kEvReadOwned = 10,  // a = index into this chunk's `owned()` buffers, b = length
   kEvReadSpare = 11,  // a = the token the spare was supplied with, b = length
   kEvExit = 12,       // a child process exited: a = exit status, b = the signal that ended it (0: none)
+  kEvPoll = 13,       // a poll handle's fd is ready: a = UV_READABLE | UV_WRITABLE bits, or a libuv error (< 0)
 };
 
 // A datagram record in the arena, at the offset a kEvDatagram names:
@@ -88,7 +91,7 @@ enum IoSyscall : int32_t {
   kSysSend = 7,
 };
 
-enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2, kProcess = 3 };
+enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2, kProcess = 3, kPoll = 4 };
 
 /** One read takes at most this much of the arena (libuv suggests 64 KiB). */
 constexpr size_t kMaxRead = 64 * 1024;
@@ -125,6 +128,7 @@ struct IoHandle {
     uv_pipe_t pipe;
     uv_udp_t udp;
     uv_process_t process;
+    uv_poll_t poll;
   } uv;
   IoTable* table;
   int32_t id;
@@ -143,6 +147,7 @@ struct IoHandle {
   bool accepting = false;  // a listener takes connections off its backlog (listen.cc)
   bool exited = false;     // a child process: its exit callback ran (process.cc)
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
+  int poll_fd = -1;        // poll handles: our duplicate of the watched fd (poll.cc), closed with the handle
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
   size_t read_bytes = 0;   // bytes read in iteration `read_iter` (against read_budget)
@@ -225,6 +230,20 @@ class IoTable {
                 int32_t* pid);
   /** uv_process_kill; UV_ESRCH once the child has exited. */
   int32_t ProcessKill(int32_t id, int signum);
+  // fd readiness (poll.cc).
+  /** A stopped poll handle on `fd` (any fd JS names: libuv refuses bad ones); its id, or a libuv error. */
+  int32_t PollOpen(int fd);
+  /** Watches for `events` (UV_READABLE | UV_WRITABLE; 0 stops); 0 or a libuv error. */
+  int32_t PollSet(int32_t id, int events);
+  void PollClose(int32_t id);
+
+  // Sockets of the low-level API handed to transports (socket.cc).
+  /**
+   * A handle of `kind` on socket `fd`, which the table now owns (closed with the handle): a
+   * connected stream (reading), a listener (listening, not accepting until SetAccepting) or a
+   * UDP socket (not receiving until setReading). Its id, or a libuv error (the fd closed).
+   */
+  int32_t OpenFd(HandleKind kind, int fd, bool listener, int backlog);
 
   LoopCore* core;
 
@@ -237,6 +256,11 @@ class IoTable {
   IoHandle* Get(int32_t id);
   IoHandle* NewHandle(HandleKind kind, bool listener);
   void Emit(int32_t id, int32_t kind, int32_t a = 0, int32_t b = 0);
+  /** Frees `h`'s slot and memory without a close callback (its uv handle was never initialised). */
+  void Forget(IoHandle* h);
+  static void OnPoll(uv_poll_t* poll, int status, int events);
+  /** Closes a poll handle's duplicate fd (poll.cc). */
+  static void ClosePollFd(IoHandle* h);
   void Fail(IoHandle* h, int err, int32_t syscall);
   void StartClose(IoHandle* h, bool reset = false);
   void UpdateReading(IoHandle* h);
@@ -372,6 +396,12 @@ class NativeIo {
   // process.cc
   napi_value Spawn(Call& c);
   napi_value ProcessKill(Call& c);
+  // poll.cc
+  napi_value PollOpen(Call& c);
+  napi_value PollSet(Call& c);
+  napi_value PollClose(Call& c);
+  // socket.cc
+  napi_value OpenFd(Call& c);
 
   napi_env env_ = nullptr;
   /** Keeps the loop's JS object (and so `loop_`) alive as long as this one. */
@@ -385,6 +415,7 @@ constexpr unsigned kTcpOnly = 1u << kTcp;
 constexpr unsigned kPipeOnly = 1u << kPipe;
 constexpr unsigned kUdpOnly = 1u << kUdp;
 constexpr unsigned kProcessOnly = 1u << kProcess;
+constexpr unsigned kPollOnly = 1u << kPoll;
 
 /** An id argument: any int32 (ids of closed handles are harmless). */
 inline bool IdArg(Call& c, size_t i, int32_t* id) { return c.Int(i, "id", INT32_MIN, INT32_MAX, id); }
@@ -398,6 +429,12 @@ napi_value ErrName(napi_env env, napi_callback_info info);
 
 /** An IP literal of `family` (4 or 6) and a port as a sockaddr; UV_EINVAL for anything else. */
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out);
+
+/** Takes socket `fd` from the low-level API's set (socket.cc); false if it is not one of them. */
+bool TakeSocketFd(int fd);
+
+/** Adds the socket syscall functions (socket.cc) to the addon's exports. */
+void DefineSocketFunctions(napi_env env, napi_value exports);
 
 }  // namespace aloop
 

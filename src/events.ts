@@ -4,6 +4,7 @@
  * locks and queues call only `getRunningLoop()`, `createFuture()`, `callSoon()` and `callAt()`.
  */
 import type { Future } from './futures.js';
+import type { Socket, SocketAddress } from './socket.js';
 import type { Task, CoroLike } from './tasks.js';
 import type { Executor, ExecutorFunction } from './executors.js';
 import type { DatagramProtocol, StreamProtocol, SubprocessProtocol } from './protocols.js';
@@ -240,6 +241,15 @@ export interface AbstractEventLoop {
   removeReader(fd: number): boolean;
   addWriter<A extends unknown[]>(fd: number, callback: (...args: A) => unknown, ...args: A): void;
   removeWriter(fd: number): boolean;
+
+  // Low-level sockets (asyncio's sock_*): sockets from `socket()` (src/socket.ts).
+  sockAccept(sock: Socket): Future<[Socket, SocketAddress]>;
+  sockConnect(sock: Socket, address: SocketAddress): Future<void>;
+  sockRecv(sock: Socket, n: number): Future<Buffer>;
+  sockRecvInto(sock: Socket, buf: Uint8Array): Future<number>;
+  sockSendall(sock: Socket, data: Uint8Array | string): Future<void>;
+  sockRecvfrom(sock: Socket, n: number): Future<[Buffer, SocketAddress]>;
+  sockSendto(sock: Socket, data: Uint8Array | string, address: SocketAddress): Future<number>;
 
   // Signals (named as Node names them, 'SIGUSR1'; numbers accepted).
   addSignalHandler<A extends unknown[]>(sig: string | number, callback: (...args: A) => unknown, ...args: A): void;

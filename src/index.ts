@@ -119,6 +119,7 @@ export {
   NI_NUMERICHOST,
   NI_NUMERICSERV,
 } from './transports.js';
+export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_WR, SHUT_RDWR, Socket, socket, type SocketAddress } from './socket.js';
 export {
   type BaseProtocol,
   type Protocol,

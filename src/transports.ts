@@ -3,6 +3,7 @@
  * `transports.py` and `AbstractServer`). Only types live here; the implementations belong to the
  * loops (`loops/nodenet/` over node:net and node:dgram, shared by every loop for now).
  */
+import type { Socket } from './socket.js';
 import type { AbstractEventLoop } from './events.js';
 import type { Future } from './futures.js';
 import type { BaseProtocol, DatagramProtocol } from './protocols.js';
@@ -155,6 +156,8 @@ export interface Server {
 export type ProtocolFactory<P> = () => P;
 
 export interface CreateConnectionOptions {
+  /** A connected stream {@link Socket} to wrap instead of connecting (host and port omitted); the transport owns it. */
+  sock?: Socket;
   /** 4 or 6 to force an address family; 0 lets the resolver pick. @default 0 */
   family?: 0 | 4 | 6;
   /** Binds the client socket to this local `[host, port]` first. */
@@ -164,6 +167,8 @@ export interface CreateConnectionOptions {
 }
 
 export interface CreateServerOptions {
+  /** A bound (or listening) stream {@link Socket} to serve on instead of binding (host and port omitted); the server owns it. */
+  sock?: Socket;
   /** 4 or 6 to listen on that family only. @default 0 */
   family?: 0 | 4 | 6;
   /** The listen backlog. @default 100 */
@@ -181,6 +186,8 @@ export interface CreateServerOptions {
 }
 
 export interface CreateUnixServerOptions {
+  /** A bound (or listening) AF_UNIX stream {@link Socket} to serve on (path omitted); the server owns it. */
+  sock?: Socket;
   /** The listen backlog. @default 100 */
   backlog?: number;
   /** @default true */
@@ -188,6 +195,8 @@ export interface CreateUnixServerOptions {
 }
 
 export interface CreateDatagramEndpointOptions {
+  /** A bound (possibly connected) SOCK_DGRAM {@link Socket} to use instead of making one (no localAddr, remoteAddr, family, broadcast); the endpoint owns it. */
+  sock?: Socket;
   /** Binds to this `[host, port]`; port 0 picks a free port. */
   localAddr?: [host: string, port: number] | null;
   /** Connects to this `[host, port]`: `sendto(data)` then sends there; only its datagrams arrive. */

@@ -88,3 +88,10 @@ for (const native of isAvailable() ? [false, true] : [false]) {
     expect(out).toMatch(/child exited with 0 after/);
   });
 }
+
+test('sock-echo: the seed echo server on sockAccept/sockRecv/sockSendall echoes three clients, on both loops', async () => {
+  for (const env of [{}, { ALOOP_NATIVE: '1' }]) {
+    const out = await example('sock-echo.mjs', env);
+    expect(out.trim().split('\n')).toEqual(['echoed: hello from a', 'echoed: hello from b', 'echoed: hello from c']);
+  }
+});

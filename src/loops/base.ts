@@ -48,6 +48,9 @@ import type { IoBackend } from './io/backend.js';
 import { checkConnectionArgs, checkServerArgs, checkUnixConnectionArgs, checkUnixServerArgs } from './io/args.js';
 import { checkEndpointArgs } from './io/datagram-transport.js';
 import { getaddrinfo, getnameinfo } from './io/dns.js';
+import { checkAddress, checkHandoff, checkNbytes, intoBytes, sendBytes } from './io/sock-args.js';
+import { Socket, type SocketAddress, type SocketImpl } from '../socket.js';
+import { SOCK_STREAM } from '../transports.js';
 
 export function checkCallback(cb: unknown, name = 'callback'): void {
   if (typeof cb !== 'function') throw new TypeError(`${name} must be a function, not ${describe(cb)}`);
@@ -457,27 +460,105 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string, port: number, options?: CreateConnectionOptions): Future<[Transport, P]> {
     this.#checkOpen();
+    const h = this.#handoff('connection', 'createConnection', protocolFactory, options, host != null || port != null);
+    if (h !== null) return this._io.connectionFromSock(protocolFactory, h.sock);
     return this._io.createConnection(protocolFactory, checkConnectionArgs(protocolFactory, host, port, options));
   }
 
   createServer(protocolFactory: () => StreamProtocol, host?: string | string[] | null, port?: number | null, options?: CreateServerOptions): Future<Server> {
     this.#checkOpen();
+    const h = this.#handoff('server', 'createServer', protocolFactory, options, host != null || port != null);
+    if (h !== null) return this._io.serverFromSock(protocolFactory, h.sock, h.backlog, h.startServing);
     return this._io.createServer(protocolFactory, checkServerArgs(protocolFactory, host, port, options));
   }
 
   createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string, options?: object): Future<[Transport, P]> {
     this.#checkOpen();
+    const h = this.#handoff('connection', 'createUnixConnection', protocolFactory, options, path != null);
+    if (h !== null) return this._io.connectionFromSock(protocolFactory, h.sock);
     return this._io.createUnixConnection(protocolFactory, checkUnixConnectionArgs(protocolFactory, path, options));
   }
 
   createUnixServer(protocolFactory: () => StreamProtocol, path: string, options?: CreateUnixServerOptions): Future<Server> {
     this.#checkOpen();
+    const h = this.#handoff('server', 'createUnixServer', protocolFactory, options, path != null);
+    if (h !== null) return this._io.serverFromSock(protocolFactory, h.sock, h.backlog, h.startServing);
     return this._io.createUnixServer(protocolFactory, checkUnixServerArgs(protocolFactory, path, options));
   }
 
   createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
     this.#checkOpen();
+    const h = this.#handoff('endpoint', 'createDatagramEndpoint', protocolFactory, options, false);
+    if (h !== null) return this._io.endpointFromSock(protocolFactory, h.sock);
     return this._io.createDatagramEndpoint(protocolFactory, checkEndpointArgs(protocolFactory, options));
+  }
+
+  /** `{ sock }` given: the Socket, checked for this loop's kind (asyncio's create_* with sock=). */
+  #handoff(what: 'connection' | 'server' | 'endpoint', name: string, protocolFactory: unknown, options: unknown, addressGiven: boolean) {
+    const h = checkHandoff(what, name, protocolFactory, options, addressGiven);
+    if (h !== null) h.sock._use(this._io.socketKind, name);
+    return h;
+  }
+
+  // --- low-level sockets (SPEC "low-level sockets"; the work is the Socket's implementation) -----
+
+  /** @internal The implementation of a new Socket of this loop's kind (`socket()`). */
+  _socketImpl(family: number, type: number): SocketImpl {
+    return this._io.socket(family, type);
+  }
+
+  #sock(sock: unknown, syscall: string): SocketImpl {
+    if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket (from socket() or sockAccept), not ${describe(sock)}`);
+    this.#checkOpen();
+    return sock._use(this._io.socketKind, syscall, this.#debug);
+  }
+
+  /** Accepts a connection on a listening socket: `[socket, peer address]`. */
+  sockAccept(sock: Socket): Future<[Socket, SocketAddress]> {
+    const impl = this.#sock(sock, 'accept');
+    if (sock.type !== SOCK_STREAM) throw new TypeError('sockAccept needs a SOCK_STREAM socket');
+    return impl.accept(this);
+  }
+
+  /** Connects `sock` to `address` (`[host, port]`, a name is resolved first; a path for AF_UNIX). */
+  sockConnect(sock: Socket, address: SocketAddress): Future<void> {
+    const impl = this.#sock(sock, 'connect');
+    checkAddress(sock.family, address, 'address');
+    return impl.connect(this, address);
+  }
+
+  /** Receives at most `n` bytes; an empty Buffer at EOF. */
+  sockRecv(sock: Socket, n: number): Future<Buffer> {
+    const impl = this.#sock(sock, 'recv');
+    checkNbytes(n, 'n');
+    return impl.recv(this, n);
+  }
+
+  /** Receives into `buf`; the number of bytes read (0 at EOF). */
+  sockRecvInto(sock: Socket, buf: Uint8Array): Future<number> {
+    const impl = this.#sock(sock, 'recv');
+    return impl.recvInto(this, intoBytes(buf, 'buf'));
+  }
+
+  /** Sends all of `data` (a string as UTF-8), waiting for room as needed. */
+  sockSendall(sock: Socket, data: Uint8Array | string): Future<void> {
+    const impl = this.#sock(sock, 'send');
+    return impl.sendall(this, sendBytes(data, 'data'));
+  }
+
+  /** Receives one datagram of at most `n` bytes (the rest of a longer one is lost): `[data, sender address]`. */
+  sockRecvfrom(sock: Socket, n: number): Future<[Buffer, SocketAddress]> {
+    const impl = this.#sock(sock, 'recvfrom');
+    checkNbytes(n, 'n');
+    return impl.recvfrom(this, n);
+  }
+
+  /** Sends one datagram to `address`; the bytes sent. */
+  sockSendto(sock: Socket, data: Uint8Array | string, address: SocketAddress): Future<number> {
+    const impl = this.#sock(sock, 'sendto');
+    const bytes = sendBytes(data, 'data');
+    checkAddress(sock.family, address, 'address');
+    return impl.sendto(this, bytes, address);
   }
 
   // Name resolution is node:dns on both loops (io/dns.ts).

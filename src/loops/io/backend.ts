@@ -17,6 +17,7 @@ import type { DatagramTransport, Server, SubprocessTransport, Transport } from '
 import type { ConnectionArgs, ServerArgs, UnixServerArgs } from './args.js';
 import type { EndpointArgs } from './datagram-transport.js';
 import type { SpawnSpec } from './subprocess.js';
+import type { Socket, SocketImpl } from '../../socket.js';
 
 export interface IoBackend {
   // --- streams and datagrams (asyncio's create_* methods, arguments already checked) ----------
@@ -35,6 +36,16 @@ export interface IoBackend {
   removeReader(fd: number): boolean;
   addWriter(fd: number, handle: Handle): void;
   removeWriter(fd: number): boolean;
+
+  // --- low-level sockets (src/socket.ts): the sock* work is the SocketImpl's --------------------
+  /** 'native' (real OS sockets) or 'pure' (node:net/dgram): a Socket works on backends of its kind. */
+  readonly socketKind: 'native' | 'pure';
+  /** The implementation of a new Socket (`socket()`). */
+  socket(family: number, type: number): SocketImpl;
+  /** `{ sock }` (checked: a Socket of this kind, of the right type): a transport, server or endpoint on it. */
+  connectionFromSock<P extends StreamProtocol>(protocolFactory: () => P, sock: Socket): Future<[Transport, P]>;
+  serverFromSock(protocolFactory: () => StreamProtocol, sock: Socket, backlog: number, startServing: boolean): Future<Server>;
+  endpointFromSock<P extends DatagramProtocol>(protocolFactory: () => P, sock: Socket): Future<[DatagramTransport, P]>;
 
   /** The loop is closing: release every handle, socket and server still open. */
   close(): void;

@@ -3,8 +3,8 @@
  * on uv_udp_t (native/io.h), instead of node:net and node:dgram. The handles live in the C++
  * IoTable of the loop (made with the first of them) and close with the loop's native half.
  */
-import type { AbstractEventLoop, Handle } from '../../events.js';
-import { NotImplementedError } from '../../errors.js';
+import type { Handle } from '../../events.js';
+import type { BaseEventLoop } from '../base.js';
 import type { Future } from '../../futures.js';
 import type { DatagramProtocol, StreamProtocol, SubprocessProtocol } from '../../protocols.js';
 import type { DatagramTransport, Server, SubprocessTransport, Transport } from '../../transports.js';
@@ -19,19 +19,28 @@ import { createUnixConnection, createUnixServer } from './pipe.js';
 import { createServer } from './server.js';
 import { createConnection } from './tcp.js';
 import { createDatagramEndpoint } from './udp.js';
+import type { Socket, SocketImpl } from '../../socket.js';
+import * as handoff from './handoff.js';
+import { FdWatches, registerFdWatches } from './poll.js';
+import { NativeSocket } from './sock.js';
 
 export class NativeBackend implements IoBackend {
-  readonly #loop: AbstractEventLoop;
+  readonly #loop: BaseEventLoop;
   readonly #binding: NativeBinding;
   readonly #native: NativeLoopHandle;
   /** Sockets and pipes in C++ (made with the first connection, server or endpoint). */
   #io: NativeIo | null = null;
   readonly #getIo = (): NativeIo => (this.#io ??= new NativeIo(this.#loop, this.#binding, this.#native));
 
-  constructor(loop: AbstractEventLoop, binding: NativeBinding, native: NativeLoopHandle) {
+  /** fd watches on uv_poll_t (poll.ts): addReader & co. and the sock* waits. */
+  readonly #fds: FdWatches;
+
+  constructor(loop: BaseEventLoop, binding: NativeBinding, native: NativeLoopHandle) {
     this.#loop = loop;
     this.#binding = binding;
     this.#native = native;
+    this.#fds = new FdWatches(loop, this.#getIo);
+    registerFdWatches(loop, this.#fds);
   }
 
   /** Called at each iteration before timers: the I/O events C++ recorded since the last one. */
@@ -63,24 +72,43 @@ export class NativeBackend implements IoBackend {
     return spawnSubprocess(this.#loop, this.#getIo, protocolFactory, spec);
   }
 
-  // fd watching on uv_poll_t comes with native/poll.cc.
-  addReader(_fd: number, _handle: Handle): void {
-    throw new NotImplementedError('addReader() on the native loop is not built yet');
+  addReader(fd: number, handle: Handle): void {
+    this.#fds.add(fd, false, handle);
   }
 
-  removeReader(_fd: number): boolean {
-    throw new NotImplementedError('removeReader() on the native loop is not built yet');
+  removeReader(fd: number): boolean {
+    return this.#fds.remove(fd, false);
   }
 
-  addWriter(_fd: number, _handle: Handle): void {
-    throw new NotImplementedError('addWriter() on the native loop is not built yet');
+  addWriter(fd: number, handle: Handle): void {
+    this.#fds.add(fd, true, handle);
   }
 
-  removeWriter(_fd: number): boolean {
-    throw new NotImplementedError('removeWriter() on the native loop is not built yet');
+  removeWriter(fd: number): boolean {
+    return this.#fds.remove(fd, true);
+  }
+
+  readonly socketKind = 'native';
+
+  /** A real OS socket (native/socket.cc). */
+  socket(family: number, type: number): SocketImpl {
+    return NativeSocket.open(this.#binding, family, type);
+  }
+
+  connectionFromSock<P extends StreamProtocol>(protocolFactory: () => P, sock: Socket): Future<[Transport, P]> {
+    return handoff.connectionFromSock(this.#loop, this.#getIo, protocolFactory, sock);
+  }
+
+  serverFromSock(protocolFactory: () => StreamProtocol, sock: Socket, backlog: number, startServing: boolean): Future<Server> {
+    return handoff.serverFromSock(this.#loop, this.#getIo, protocolFactory, sock, backlog, startServing);
+  }
+
+  endpointFromSock<P extends DatagramProtocol>(protocolFactory: () => P, sock: Socket): Future<[DatagramTransport, P]> {
+    return handoff.endpointFromSock(this.#loop, this.#getIo, protocolFactory, sock);
   }
 
   close(): void {
+    this.#fds.clear();
     // The loop's native half closed every handle of the IoTable already (_closeResources).
     this.#io = null;
   }

@@ -98,6 +98,18 @@ export interface NativeIoHandle {
   spawn(file: string, args: string[], env: string[] | null, cwd: string | null, stdin: number, stdout: number, stderr: number): [number, number, number, number, number] | number;
   /** Sends signal `signum` to child process `id`; 0 or a libuv error (UV_ESRCH once it has exited). */
   processKill(id: number, signum: number): number;
+  /** A stopped poll handle on `fd`; its id, or a libuv error (EBADF, EEXIST: watched already, EPERM: not pollable). */
+  pollOpen(fd: number): number;
+  /** Watches for `events` (1 readable | 2 writable; 0 stops): POLL records follow; 0 or a libuv error. */
+  pollSet(id: number, events: number): number;
+  /** Closes a poll handle (the fd leaves epoll at once). */
+  pollClose(id: number): void;
+  /**
+   * A handle on a socket of the low-level API, which the handle now owns: kind 0 TCP, 1 Unix,
+   * 2 UDP; a connected stream (reading), a listener (not accepting until setAccepting) or a UDP
+   * socket (not receiving until setReading). Its id, or a libuv error (EBADF: not such a socket).
+   */
+  openFd(fd: number, kind: number, listener: boolean, backlog: number): number;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
   /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */
@@ -119,6 +131,22 @@ export interface NativeBinding {
   Io: new (loop: NativeLoopHandle, eventCapacity: number, arenaSize: number) => NativeIoHandle;
   /** `[code, message]` of a libuv error number (uv_err_name, uv_strerror). */
   errName(errno: number): [string, string];
+  // The socket syscalls (native/socket.cc): each tries once; >= 0, or -errno (-EAGAIN: would
+  // block). `fd` must be one the addon made and still owns (else -EBADF). family: 1, 2 or 10.
+  socketOpen(family: number, type: number): number;
+  socketBind(fd: number, family: number, host: string, port: number): number;
+  socketListen(fd: number, backlog: number): number;
+  socketConnect(fd: number, family: number, host: string, port: number): number;
+  /** SO_ERROR as -errno, or 0. */
+  socketError(fd: number): number;
+  socketAccept(fd: number): number;
+  socketRecv(fd: number, buf: Uint8Array): number;
+  socketSend(fd: number, data: Uint8Array): number;
+  socketRecvfrom(fd: number, buf: Uint8Array): [number, [string, number] | string] | number;
+  socketSendto(fd: number, data: Uint8Array, family: number, host: string, port: number): number;
+  socketName(fd: number, peer: boolean): [string, number] | string | number;
+  socketShutdown(fd: number, how: number): number;
+  socketClose(fd: number): number;
 }
 
 /** Options of {@link loadBinding}. */

@@ -17,7 +17,7 @@ import type { AbstractEventLoop } from '../../events.js';
 import type { NativeBinding, NativeIoHandle, NativeLoopHandle } from './binding.js';
 
 /** Event kinds (native/io.h `IoEvent`). */
-export const Ev = { read: 1, eof: 2, error: 3, closed: 4, connect: 5, accept: 6, drained: 7, datagram: 8, sent: 9, readOwned: 10, readSpare: 11, exit: 12 } as const;
+export const Ev = { read: 1, eof: 2, error: 3, closed: 4, connect: 5, accept: 6, drained: 7, datagram: 8, sent: 9, readOwned: 10, readSpare: 11, exit: 12, poll: 13 } as const;
 /** Syscall names of `IoSyscall`, as Node's errors name them (node:dgram's receive error says 'recvmsg'). */
 const SYSCALLS = ['', 'read', 'write', 'connect', 'accept', 'shutdown', 'recvmsg', 'send'];
 

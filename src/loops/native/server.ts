@@ -57,6 +57,13 @@ export class NativeServer extends BaseServer<NativeStreamTransport, NativeListen
     this._addSocket(listener);
   }
 
+  /** @internal Serves on listener `id`, a handed-over socket (`{ sock }`, handoff.ts) named `name`. */
+  _adoptListener(id: number, name: Address): void {
+    const listener = new NativeListener(this, id, name);
+    this.#io.register(id, listener);
+    this._addSocket(listener);
+  }
+
   /** @internal Listens on the Unix socket `path`; throws the OS error (syscall 'listen'). */
   _listenUnix(path: string, backlog: number): void {
     const io = this.#io;

@@ -15,6 +15,9 @@ import type { EndpointArgs } from '../io/datagram-transport.js';
 import type { SpawnSpec } from '../io/subprocess.js';
 import { spawnSubprocess } from './subprocess.js';
 import { releaseAll } from './resources.js';
+import type { Socket, SocketImpl } from '../../socket.js';
+import * as handoff from './handoff.js';
+import { PureSocket } from './sock.js';
 import { createServer, createUnixServer } from './server.js';
 import { createConnection, createUnixConnection } from './tcp.js';
 import { createDatagramEndpoint } from './udp.js';
@@ -64,6 +67,24 @@ export class NodeBackend implements IoBackend {
 
   removeWriter(_fd: number): boolean {
     throw noFdWatching('removeWriter');
+  }
+
+  readonly socketKind = 'pure';
+
+  socket(family: number, type: number): SocketImpl {
+    return new PureSocket(family, type);
+  }
+
+  connectionFromSock<P extends StreamProtocol>(protocolFactory: () => P, sock: Socket): Future<[Transport, P]> {
+    return handoff.connectionFromSock(this.#loop, protocolFactory, sock);
+  }
+
+  serverFromSock(protocolFactory: () => StreamProtocol, sock: Socket, backlog: number, startServing: boolean): Future<Server> {
+    return handoff.serverFromSock(this.#loop, protocolFactory, sock, backlog, startServing);
+  }
+
+  endpointFromSock<P extends DatagramProtocol>(protocolFactory: () => P, sock: Socket): Future<[DatagramTransport, P]> {
+    return handoff.endpointFromSock(this.#loop, protocolFactory, sock);
   }
 
   close(): void {

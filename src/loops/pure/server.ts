@@ -54,6 +54,15 @@ export class NodeServer extends BaseServer<SocketTransport, ListeningSocket> {
     return srv;
   }
 
+  /** @internal Serves on `srv`, a listening net.Server handed over (`{ sock }`), and its connections not accepted yet. */
+  _adoptNodeServer(srv: net.Server, pending: net.Socket[]): void {
+    srv.on('connection', (socket: net.Socket) => this.#onConnection(socket));
+    hold(this.getLoop(), srv, () => srv.close());
+    srv.unref();
+    this._addListening(srv);
+    for (const c of pending) this.#onConnection(c);
+  }
+
   /** @internal The Node server is listening. */
   _addListening(srv: net.Server): void {
     const a = srv.address();

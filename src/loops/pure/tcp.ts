@@ -97,6 +97,28 @@ function connect<P extends StreamProtocol>(
   }
 }
 
+/**
+ * A transport on `socket`, already connected (`createConnection`'s `{ sock }`); `unread` is what
+ * the Socket had received and not handed out, delivered first.
+ */
+export function connectionFromSocket<P extends StreamProtocol>(
+  loop: AbstractEventLoop,
+  socket: net.Socket,
+  unix: boolean,
+  peerPath: string | null,
+  protocolFactory: () => P,
+  unread: Buffer | null,
+): Future<[Transport, P]> {
+  hold(loop, socket, () => socket.destroy());
+  const fut = loop.createFuture<[Transport, P]>();
+  const transport = new SocketTransport(loop, socket, null, unix);
+  if (unix) transport._setUnixNames('', peerPath ?? '');
+  else transport._cacheAddresses();
+  if (unread !== null) socket.unshift(unread);
+  soon(loop, () => onConnected(loop, fut, transport, protocolFactory), () => transport._discard());
+  return fut;
+}
+
 function onConnected<P extends StreamProtocol>(
   loop: AbstractEventLoop,
   fut: Future<[Transport, P]>,
