@@ -194,7 +194,9 @@ void IoTable::MaybeFinish(IoHandle* h) {
 
 void IoTable::CloseAll() {
   for (IoHandle* h : slots_) {
-    if (h != nullptr) StartClose(h);
+    if (h == nullptr) continue;
+    if (h->kind == kProcess && !h->closing) OrphanChild(h);
+    StartClose(h);
   }
   events_.clear();
   events_pos_ = 0;

@@ -230,6 +230,8 @@ class IoTable {
    */
   int32_t Spawn(const char* file, char** args, char** env, const char* cwd, const int32_t stdio[3], int32_t ids[4],
                 int32_t* pid);
+  /** The loop is closing under running child `h`: reap it when it ends, off the loop. */
+  void OrphanChild(IoHandle* h);
   /** uv_process_kill; UV_ESRCH once the child has exited. */
   int32_t ProcessKill(int32_t id, int signum);
   // fd readiness (poll.cc).

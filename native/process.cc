@@ -11,12 +11,17 @@
 //
 // Lifetime: the exit callback emits kEvExit and closes the process handle (kEvClosed follows).
 // Closing the loop closes a running child's handle without killing it (the transport kills on
-// close(); the loop does not kill silently).
+// close(); the loop does not kill silently). libuv no longer reaps a child whose handle is
+// closed, so a thread of its own waits for it (asyncio's ThreadedChildWatcher): no zombie is left.
 #ifndef _WIN32
 #include <unistd.h>
 #endif
 
+#include <sys/wait.h>
+
+#include <cerrno>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io.h"
@@ -128,6 +133,22 @@ void IoTable::OnExit(uv_process_t* process, int64_t exit_status, int term_signal
   self->Emit(h->id, kEvExit, static_cast<int32_t>(exit_status), term_signal);
   // Reaped: the handle has nothing left to watch.
   self->StartClose(h);
+}
+
+void IoTable::OrphanChild(IoHandle* h) {
+#ifndef _WIN32
+  const int pid = h->uv.process.pid;
+  if (h->exited || pid <= 0) return;
+  // A detached thread blocked in waitpid for this one pid: it touches nothing of the table, so
+  // the loop and its memory may go at once; at process exit the thread simply ends.
+  std::thread([pid] {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }).detach();
+#else
+  (void)h;
+#endif
 }
 
 int32_t IoTable::ProcessKill(int32_t id, int signum) {

@@ -425,7 +425,12 @@ eachLoop((lc) => {
     expect(() => loop.subprocessExec(() => ({}), 'true')).toThrow(/Event loop is closed/);
     // Still running: the loop closing is no kill (the native loop's handles are closed regardless).
     expect(reaped(pid)).toBe(false);
+    // When it ends it is still reaped (as asyncio's child watcher does): no zombie left behind.
     process.kill(pid, 'SIGKILL');
+    for (const end = Date.now() + 5000; !reaped(pid); ) {
+      if (Date.now() > end) throw new Error('a child still unreaped 5 s after its loop closed and it was killed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   });
 
   test('bad arguments: TypeError for wrong types, RangeError for bad values, before anything runs', () =>
