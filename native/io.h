@@ -433,6 +433,8 @@ napi_value ErrName(napi_env env, napi_callback_info info);
 
 /** An IP literal of `family` (4 or 6) and a port as a sockaddr; UV_EINVAL for anything else. */
 int ParseAddr(const char* host, int family, int port, sockaddr_storage* out);
+/** The numeric host of an IPv4 or IPv6 address into `name`; returns its port (tcp.cc). */
+int InetName(const sockaddr_storage& ss, char (&name)[INET6_ADDRSTRLEN + 1]);
 
 /** Takes socket `fd` from the low-level API's set (socket.cc); false if it is not one of them. */
 bool TakeSocketFd(int fd);

@@ -111,16 +111,7 @@ napi_value AddrValue(napi_env env, const sockaddr_storage& ss, socklen_t len) {
     return out;
   }
   char name[INET6_ADDRSTRLEN + 1] = {0};
-  int port = 0;
-  if (ss.ss_family == AF_INET6) {
-    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    uv_ip6_name(a, name, sizeof(name));
-    port = ntohs(a->sin6_port);
-  } else {
-    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    uv_ip4_name(a, name, sizeof(name));
-    port = ntohs(a->sin_port);
-  }
+  const int port = InetName(ss, name);
   napi_value host, p;
   if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &host) != napi_ok ||
       napi_create_int32(env, port, &p) != napi_ok || napi_set_element(env, out, 0, host) != napi_ok ||

@@ -88,20 +88,22 @@ Napi::Value IoTable::Address(Napi::Env env, int32_t id, bool peer) {
   else err = peer ? uv_tcp_getpeername(&h->uv.tcp, sa, &len) : uv_tcp_getsockname(&h->uv.tcp, sa, &len);
   if (err < 0) return Napi::Number::New(env, err);
   char name[INET6_ADDRSTRLEN + 1] = {0};
-  int port = 0;
-  if (ss.ss_family == AF_INET6) {
-    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    uv_ip6_name(a, name, sizeof(name));
-    port = ntohs(a->sin6_port);
-  } else {
-    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    uv_ip4_name(a, name, sizeof(name));
-    port = ntohs(a->sin_port);
-  }
+  const int port = InetName(ss, name);
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, Napi::String::New(env, name));
   out.Set(1u, Napi::Number::New(env, port));
   return out;
+}
+
+int InetName(const sockaddr_storage& ss, char (&name)[INET6_ADDRSTRLEN + 1]) {
+  if (ss.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    uv_ip6_name(a, name, sizeof(name));
+    return ntohs(a->sin6_port);
+  }
+  const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
+  uv_ip4_name(a, name, sizeof(name));
+  return ntohs(a->sin_port);
 }
 
 // --- the JS methods ------------------------------------------------------------------------------

@@ -6,28 +6,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
 import { LOOPS, eachLoop } from './loops.js';
+import { HAS_IPV6 } from './ipv6.js';
 
 const LOOPS_NATIVE = LOOPS.some((l) => l.name === 'native');
 import { Collector } from './protocols.js';
 
-const HAS_IPV6 = await new Promise<boolean>((resolve) => {
-  const s = dgram.createSocket('udp6');
-  s.once('error', () => {
-    s.close();
-    resolve(false);
-  });
-  s.bind(0, '::1', () => {
-    s.close();
-    resolve(true);
-  });
-});
 
 /** A listening socket on 127.0.0.1 and its port. */
 function listener(): [aio.Socket, number] {

@@ -11,21 +11,10 @@ import { expect, test } from 'vitest';
 import * as aio from '../src/index.js';
 import { getBinding } from '../src/loops/native/binding.js';
 import { eachLoop } from './loops.js';
+import { HAS_IPV6 } from './ipv6.js';
 
 const HOST = '127.0.0.1';
 
-/** Whether this machine can bind ::1 (the IPv6 test is skipped only when it cannot). */
-const HAS_IPV6 = await new Promise<boolean>((resolve) => {
-  const s = dgram.createSocket('udp6');
-  s.once('error', () => {
-    s.close();
-    resolve(false);
-  });
-  s.bind(0, '::1', () => {
-    s.close();
-    resolve(true);
-  });
-});
 
 /** A protocol that records every call in order; `lost` settles at connectionLost. */
 class Recorder implements aio.DatagramProtocol {
