@@ -238,6 +238,11 @@ check('io.address(a UDP id)', 'ok', () => io.address(udp, false));
 check('io.write(a stale id)', 'ok', () => io.write(tcp + (1 << 20), new Uint8Array(1)));
 check('io.close(-1, 0)', 'ok', () => io.close(-1, 0));
 
+// Known, not yet explained (noted for the next session): on Node 22 (libuv 1.51) only, a native
+// loop made right after the ~80 refused and failed spawns above may never run an iteration; one
+// made 300 ms later runs. The pause keeps the checks below about what they test.
+await new Promise((r) => setTimeout(r, 500));
+
 // --- shared memory: transfer or detach what the loop took, then keep using the loop ---
 function detach(buffer, how) {
   try {
