@@ -126,14 +126,17 @@ int32_t IoTable::WriteEvents() {
   return static_cast<int32_t>(n);
 }
 
-void IoTable::AfterIteration() {
+void IoTable::AfterIteration(bool mid_poll) {
   state_[kEvCount] = 0;
+  unsent_ = 0;
   // Records made while JS ran (drains, write errors) name no arena bytes: reads happen only in
   // libuv's poll phase. Records not handed over yet (JS did not fetch them all) may.
   if (events_pos_ != 0) return;
   arena_used_ = 0;
-  ++iter_;
   if (!owned_.empty()) FreeOwned();
+  // Within one poll (DeliverNow) the per-socket budgets hold, and starved sockets wait for the end.
+  if (mid_poll) return;
+  ++iter_;
   if (starved_.empty()) return;
   std::vector<int32_t> starved;
   starved.swap(starved_);
@@ -143,6 +146,11 @@ void IoTable::AfterIteration() {
     h->starved = false;
     UpdateReading(h);
   }
+}
+
+void IoTable::Delivered(size_t n) {
+  unsent_ += n;
+  if (unsent_ >= kDeliverBytes) core->DeliverNow();
 }
 
 void IoTable::Starve(IoHandle* h) {
@@ -245,29 +253,22 @@ void IoTable::DropSpares() {
   spares_.clear();
 }
 
-napi_value IoTable::TakeOwned(napi_env env) {
-  const size_t n = owned_end_ - owned_begin_;
-  napi_value out = nullptr;
-  // A failed call means the environment is going away: what JS was not given is freed with the
-  // rest after the iteration (or with the table).
-  if (napi_create_array_with_length(env, n, &out) != napi_ok) return nullptr;
-  for (size_t i = 0; i < n; ++i) {
-    uv_buf_t& b = owned_[owned_begin_ + i];
-    if (b.base == nullptr) continue;  // taken already
-    void* data = b.base;
-    napi_value buf = nullptr;
-    // JS owns the bytes from here: V8 frees them with the Buffer. Where external buffers are
-    // not allowed (a V8 sandbox), they are copied instead.
-    if (napi_create_external_buffer(env, b.len, data, [](napi_env, void* p, void*) { std::free(p); }, nullptr,
-                                    &buf) == napi_ok) {
-      b.base = nullptr;
-    } else if (napi_create_buffer_copy(env, b.len, data, nullptr, &buf) != napi_ok) {
-      return nullptr;
-    }
-    if (napi_set_element(env, out, static_cast<uint32_t>(i), buf) != napi_ok) return nullptr;
+napi_value IoTable::TakeOwned(napi_env env, size_t i) {
+  if (i >= owned_end_ - owned_begin_) return nullptr;
+  uv_buf_t& b = owned_[owned_begin_ + i];
+  if (b.base == nullptr) return nullptr;
+  napi_value buf = nullptr;
+  // JS owns the bytes from here: V8 frees them with the Buffer. Where external buffers are not
+  // allowed (a V8 sandbox), they are copied instead. A failed call means the environment is
+  // going away: what JS was not given is freed with the rest after the iteration (or with the
+  // table).
+  if (napi_create_external_buffer(env, b.len, b.base, [](napi_env, void* p, void*) { std::free(p); }, nullptr,
+                                  &buf) == napi_ok) {
+    b.base = nullptr;
+  } else if (napi_create_buffer_copy(env, b.len, b.base, nullptr, &buf) != napi_ok) {
+    return nullptr;
   }
-  owned_begin_ = owned_end_;
-  return out;
+  return buf;
 }
 
 void IoTable::OnClose(uv_handle_t* handle) {
@@ -443,13 +444,16 @@ napi_value NativeIo::More(Call& c) {
   return c.Number(t == nullptr ? 0 : t->WriteEvents());
 }
 
-// owned() → the current chunk's READ_OWNED buffers (io.h)
+// owned(i) → the Buffer of this chunk's READ_OWNED record i (io.h), once; undefined after that.
+// One call per record, not one for the chunk: a Buffer made only when its record is handled dies
+// young, where a chunk's worth made at once lives through the scavenges the handling of the
+// earlier records brings and is promoted (freed only by major GCs).
 napi_value NativeIo::Owned(Call& c) {
+  int32_t i;
+  if (!c.Int(0, "i", 0, INT32_MAX, &i)) return nullptr;
   IoTable* t = Table();
-  napi_value out = nullptr;
-  if (t != nullptr) return t->TakeOwned(c.env());
-  napi_create_array_with_length(c.env(), 0, &out);
-  return out;
+  napi_value out = t != nullptr ? t->TakeOwned(c.env(), static_cast<size_t>(i)) : nullptr;
+  return out != nullptr ? out : c.Undefined();
 }
 
 // supply(buf, token): a spare read buffer (io.h); false when C++ holds too many already.

@@ -26,10 +26,12 @@
 //   - a spare: a Buffer JS allocated (V8's memory) and handed over with `supply(buf, token)`; the
 //     read lands in it and JS gets it back by its token (READ_SPARE), no copy. JS keeps C++
 //     supplied as demand goes (src/loops/native/io.ts).
-//   - when no spare is left: malloc, handed to JS as an external Buffer (READ_OWNED; JS fetches a
-//     chunk's buffers with one `owned()` call). External Buffers die only in V8's major GCs (their
-//     finalizer is a weak callback): at 100 KiB echoes major GC took 15-20 % of the server's CPU
-//     when every bulk read came this way. Spares die young like node:net's read buffers.
+//   - when no spare is left: malloc, handed to JS as an external Buffer (READ_OWNED; JS makes
+//     each with one `owned(i)` call as it handles the record: made a chunk at a time, the later
+//     ones lived through the scavenges the earlier ones' handling brought, were promoted, and
+//     waited for major GCs, 10-20 % of the server's CPU at 1,000 busy connections).
+// A poll's reads reach JS every kDeliverBytes (LoopCore::DeliverNow), not only at its end, so
+// that an echo writes bytes still in the cache and a spare is used soon after it was supplied.
 // Fairness: a socket reads at most kReadBudget bytes per iteration (a child's pipe four times
 // that); past that it is left readable in the kernel (epoll is level-triggered) and read again
 // next iteration, so one busy peer cannot crowd out the rest. (256 KiB moved no more bytes than
@@ -112,6 +114,12 @@ constexpr size_t kReadBudget = 64 * 1024;
  * they carry bulk output, so four reads per iteration (a quarter of the loop iterations per MB). */
 constexpr size_t kPipeReadBudget = 4 * kReadBudget;
 
+/** Bytes read in one libuv poll after which JS runs an iteration at once (LoopCore::DeliverNow),
+ * before libuv reads the next sockets: half of L2 here. Handing JS a whole poll's reads at once
+ * (1,000 busy sockets: ~50 MB) meant every echo wrote bytes long gone from the cache, and the
+ * kernel's copy out of them took twice node:net's time per byte. */
+constexpr size_t kDeliverBytes = 512 * 1024;
+
 /** Spares C++ holds at most (JS supplies fewer: io.ts). */
 constexpr size_t kMaxSpares = 4096;
 
@@ -171,15 +179,18 @@ class IoTable {
   /** Writes the next chunk of event records into the shared array; returns how many. */
   int32_t WriteEvents();
   /** JS has consumed every event and copied the arena out: reuse it, restart starved reads. */
-  void AfterIteration();
+  void AfterIteration(bool mid_poll);
   bool HasEvents() const { return !events_.empty(); }
   /** The kind of live handle `id`, or -1 when no handle has that id (never had, or closed). */
   int KindOf(int32_t id);
   /** Closes every handle (the loop is closing). */
   void CloseAll();
 
-  /** The buffers of this chunk's READ_OWNED records, as external Buffers JS now owns. */
-  napi_value TakeOwned(napi_env env);
+  /**
+   * The buffer of this chunk's READ_OWNED record `i` as an external Buffer JS now owns, or null
+   * when there is none (out of range, or taken already).
+   */
+  napi_value TakeOwned(napi_env env, size_t i);
   /** Holds `buf` (a Uint8Array) as a spare read buffer named `token`; false if there are too many. */
   bool Supply(napi_value buf, int32_t token);
 
@@ -311,6 +322,8 @@ class IoTable {
   int32_t OpenPipe(int fd, bool readable);
   /** No read buffer could be had: stop reading until AfterIteration. */
   void Starve(IoHandle* h);
+  /** Counts `n` bytes read for JS; past kDeliverBytes since JS last ran, JS runs now. */
+  void Delivered(size_t n);
 
   uv_loop_t* uv_;
   int32_t* state_;
@@ -325,8 +338,10 @@ class IoTable {
   std::vector<uv_buf_t> owned_;
   /** The owned_ range of the chunk of records JS holds now (`owned()` hands it over). */
   size_t owned_begin_ = 0, owned_end_ = 0;
-  /** Counts iterations, for the per-socket read budget. */
+  /** Counts iterations, for the per-socket read budget (not DeliverNow's: they are part of one). */
   uint32_t iter_ = 1;
+  /** Bytes read since JS last ran (Delivered). */
+  size_t unsent_ = 0;
   std::vector<IoHandle*> slots_;
   std::vector<uint32_t> generations_;
   std::vector<int32_t> free_;

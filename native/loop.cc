@@ -152,35 +152,7 @@ void LoopCore::RunIteration() {
       UpdateRef();
       return;
     }
-    WriteDue();
-    if (io != nullptr) io->WriteEvents();
-    state_[kNext] = kNextStopped;
-    state_[kInDispatch] = 1;
-    napi_handle_scope scope = nullptr;
-    if (napi_open_handle_scope(env_, &scope) == napi_ok) {
-      napi_value recv = nullptr;
-      napi_value callback = nullptr;
-      napi_value result;
-      napi_get_global(env_, &recv);  // napi_make_callback wants an object receiver
-      napi_get_reference_value(env_, callback_, &callback);
-      const napi_status status = napi_make_callback(env_, async_context_, recv, callback, 0, nullptr, &result);
-      if (status != napi_ok) {
-        // A JS exception goes to process 'uncaughtException', as Node's own callbacks' do. When
-        // the environment is terminating (worker.terminate()) there is nothing to report, and
-        // napi_fatal_exception, like every call that needs JS, fails quietly.
-        bool pending = false;
-        napi_value error;
-        if (napi_is_exception_pending(env_, &pending) == napi_ok && pending &&
-            napi_get_and_clear_last_exception(env_, &error) == napi_ok && !instance_->tearing_down) {
-          napi_fatal_exception(env_, error);
-        }
-      }
-      napi_close_handle_scope(env_, scope);
-    }
-    if (closed_) return;  // JS closed the loop during the iteration
-    state_[kInDispatch] = 0;
-    if (io != nullptr) io->AfterIteration();
-    ApplyOps();
+    if (!Dispatch(false)) return;
     const int32_t next = state_[kNext];
     if (next == kNextReady && chained < kMaxChained && uv_hrtime() - start < kChainNs) {
       woken_ = true;
@@ -189,6 +161,51 @@ void LoopCore::RunIteration() {
     UpdateHandles(next);
     return;
   }
+}
+
+void LoopCore::DeliverNow() {
+  // Not from inside a JS iteration (reads happen only in libuv's poll phase, but a nested run of
+  // libuv from JS must not re-enter the dispatch), and not once JS closed the loop.
+  if (closed_ || state_[kInDispatch] != 0) return;
+  pending_ = false;
+  woken_ = false;
+  ApplyOps();
+  wheel_.Advance(Now(), due_pending_);
+  if (!Dispatch(true)) return;
+  UpdateHandles(state_[kNext]);
+}
+
+bool LoopCore::Dispatch(bool mid_poll) {
+  WriteDue();
+  if (io != nullptr) io->WriteEvents();
+  state_[kNext] = kNextStopped;
+  state_[kInDispatch] = 1;
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(env_, &scope) == napi_ok) {
+    napi_value recv = nullptr;
+    napi_value callback = nullptr;
+    napi_value result;
+    napi_get_global(env_, &recv);  // napi_make_callback wants an object receiver
+    napi_get_reference_value(env_, callback_, &callback);
+    const napi_status status = napi_make_callback(env_, async_context_, recv, callback, 0, nullptr, &result);
+    if (status != napi_ok) {
+      // A JS exception goes to process 'uncaughtException', as Node's own callbacks' do. When
+      // the environment is terminating (worker.terminate()) there is nothing to report, and
+      // napi_fatal_exception, like every call that needs JS, fails quietly.
+      bool pending = false;
+      napi_value error;
+      if (napi_is_exception_pending(env_, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env_, &error) == napi_ok && !instance_->tearing_down) {
+        napi_fatal_exception(env_, error);
+      }
+    }
+    napi_close_handle_scope(env_, scope);
+  }
+  if (closed_) return false;  // JS closed the loop during the iteration
+  state_[kInDispatch] = 0;
+  if (io != nullptr) io->AfterIteration(mid_poll);
+  ApplyOps();
+  return true;
 }
 
 void LoopCore::UpdateHandles(int32_t next) {

@@ -60,6 +60,11 @@ class LoopCore {
 
   /** Work arrived: run an iteration soon. */
   void Wake();
+  /**
+   * Runs an iteration now, from inside libuv's poll phase: the I/O table calls it once a poll has
+   * read kDeliverBytes (io.h), so that JS handles those bytes while they are still in the cache.
+   */
+  void DeliverNow();
   /** The end of an iteration that JS ran outside a dispatch: apply `next` now (ApplyOps' result). */
   bool Schedule(int32_t next);
   /**
@@ -102,6 +107,11 @@ class LoopCore {
   static void OnClose(uv_handle_t* handle);
 
   void RunIteration();
+  /**
+   * One JS iteration: hands JS the due timers and I/O records, calls it, then applies its ops.
+   * `mid_poll`: DeliverNow's (libuv's poll goes on afterwards). False if JS closed the loop.
+   */
+  bool Dispatch(bool mid_poll);
   void UpdateHandles(int32_t next);
   void SetIdle(bool on);
   void ArmTimer();

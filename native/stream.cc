@@ -56,6 +56,7 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       h->read_bytes += n;
       h->bulk = n >= kBulkRead;
       self->Emit(h->id, kEvReadSpare, spare.token, static_cast<int32_t>(n));
+      self->Delivered(n);
       return;
     }
     self->spares_.push_back(spare);
@@ -70,6 +71,7 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       const size_t off = static_cast<size_t>(reinterpret_cast<uint8_t*>(buf->base) - self->arena_);
       self->arena_used_ = off + n;
       self->Emit(h->id, kEvRead, static_cast<int32_t>(off), static_cast<int32_t>(n));
+      self->Delivered(n);
       return;
     }
     char* data = buf->base;
@@ -84,14 +86,21 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     }
     self->owned_.push_back(uv_buf_init(data, static_cast<unsigned int>(n)));
     self->Emit(h->id, kEvReadOwned, static_cast<int32_t>(self->owned_.size() - 1), static_cast<int32_t>(n));
+    self->Delivered(n);
     return;
   }
   if (owned) std::free(buf->base);
   if (nread == 0) return;  // EAGAIN
   if (nread == UV_ENOBUFS) {
-    // Over its budget, the socket reads again next iteration (it stays readable in the kernel).
-    // Otherwise no memory was to be had: stop until the end of the iteration.
-    if (h->read_bytes < h->read_budget) self->Starve(h);
+    // Over its budget, the socket reads again next iteration (it stays readable in the kernel):
+    // one must come even if DeliverNow already handed JS this poll's last records, or the budget
+    // never renews and libuv spins on the socket. Otherwise no memory was to be had: stop until
+    // the end of the iteration.
+    if (h->read_bytes < h->read_budget) {
+      self->Starve(h);
+    } else {
+      self->core->Wake();
+    }
     return;
   }
   if (nread == UV_EOF) {

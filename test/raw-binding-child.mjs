@@ -208,6 +208,10 @@ check('io.close(0, 3)', 'RangeError', () => io.close(0, 3));
 check('io.supply(an empty Buffer, 0)', 'RangeError', () => io.supply(Buffer.alloc(0), 0));
 check('io.supply(buf, -1)', 'RangeError', () => io.supply(Buffer.alloc(8), -1));
 check('io.supply(a Uint16Array, 0)', 'TypeError', () => io.supply(new Uint16Array(4), 0));
+check("io.owned('0')", 'TypeError', () => io.owned('0'));
+check('io.owned(-1)', 'RangeError', () => io.owned(-1));
+check('io.owned() with no argument', 'TypeError', () => io.owned());
+if (io.owned(12345) !== undefined) throw new Error('io.owned(an index with no record) should be undefined');
 
 // --- Io: ids of the wrong kind ---
 const udp = io.udpBind('127.0.0.1', 4, 0);

@@ -9,9 +9,12 @@
  * iteration, so they are copied out at once; large ones (and those that did not fit the arena)
  * arrive in Buffers of their own, not copied: spares JS allocated and supplied to C++ ahead
  * (READ_SPARE), or, when C++ has no spare left, malloc'd memory handed over as external Buffers
- * (READ_OWNED, fetched once per chunk of records with `owned()`). Spares are the fast way: a
- * Buffer of V8's own memory dies in a young-generation GC, while an external Buffer waits for a
- * major one (at 100 KiB echoes major GC took 15-20 % of the server's CPU that way).
+ * (READ_OWNED, one `owned(i)` call per record). Either kind must die young: a Buffer that lives
+ * through two scavenges is promoted, and its memory then waits for a major GC (at 100 KiB echoes,
+ * or at 1,000 busy connections, major GC took 10-20 % of the server's CPU that way). So each
+ * external Buffer is made only when its record is handled, spares are supplied in step with
+ * demand, and C++ hands JS a poll's reads every 512 KiB (native/io.h kDeliverBytes) rather than
+ * all at once.
  */
 import type { AbstractEventLoop } from '../../events.js';
 import type { NativeBinding, NativeIoHandle, NativeLoopHandle } from './binding.js';
@@ -64,8 +67,6 @@ export class NativeIo {
   readonly #events: Int32Array;
   readonly #arena: Uint8Array;
   readonly #endpoints = new Map<number, IoEndpoint>();
-  /** This chunk's READ_OWNED buffers (indexed by the record's `a`). */
-  #owned: Buffer[] = [];
   /** Spares C++ holds, by token (undefined: the token is free). */
   readonly #spares: (Buffer | undefined)[] = [];
   readonly #freeTokens: number[] = [];
@@ -103,7 +104,7 @@ export class NativeIo {
   /** The bytes of a READ_OWNED record: a Buffer of their own, now the caller's. */
   owned(i: number): Buffer {
     this.#demand++;
-    return this.#owned[i]!;
+    return this.native.owned(i)!;
   }
 
   /** The `n` bytes a READ_SPARE record put in spare `token`, now the caller's. */
@@ -145,7 +146,6 @@ export class NativeIo {
     const ev = this.#events;
     const endpoints = this.#endpoints;
     for (;;) {
-      if (state[2] !== 0) this.#owned = this.native.owned();
       for (let i = 0; i < n * 4; i += 4) {
         const id = ev[i]!;
         const kind = ev[i + 1]!;
@@ -157,7 +157,6 @@ export class NativeIo {
       n = this.native.more();
     }
     state[0] = 0;
-    if (this.#owned.length !== 0) this.#owned = [];
     if (this.#demand !== 0) this.#supply();
   }
 
