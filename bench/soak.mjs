@@ -1,6 +1,6 @@
 // Soak: many connections × seconds of random-size, checked echo against a server of each loop.
 //
-//   node bench/soak.mjs [--loops native,pure,node] [--modes protocol,streams] [--conns 1000]
+//   node bench/soak.mjs [--loops native,pure,node,c-libuv] [--modes protocol,streams] [--conns 1000]
 //                       [--duration 10] [--max 262144] [--min 1] [--seed 1] [--client c|node] [--json]
 //
 // For each (loop, mode) it starts bench/echo-server.mjs in a child process and drives it with the
@@ -21,6 +21,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildC } from './echo-client-c.mjs';
+import { uvServer } from './workloads/echo.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
@@ -71,9 +72,11 @@ function fdsOf(pid) {
 
 function startServer(loop, mode) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, 'echo-server.mjs'), '--loop', loop, '--mode', mode], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // `c-libuv`: the plain C libuv echo server (bench/echo_server_uv.c), the physical limit.
+    const uv = loop === 'c-libuv' ? uvServer() : null;
+    if (loop === 'c-libuv' && !uv) throw new Error('soak: the C libuv echo server cannot be built here (needs libuv1-dev)');
+    const [cmd, args] = uv ? [uv, []] : [process.execPath, [path.join(here, 'echo-server.mjs'), '--loop', loop, '--mode', mode]];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     child.once('exit', (code) => reject(new Error(`server ${loop}/${mode} exited with ${code} before listening`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^listening (\d+)/.exec(line);
@@ -242,7 +245,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = [];
   for (const mode of opts.modes.split(',')) {
     for (const loop of opts.loops.split(',')) {
-      if (loop === 'node' && mode !== opts.modes.split(',')[0]) continue; // node:net has one mode
+      if ((loop === 'node' || loop === 'c-libuv') && mode !== opts.modes.split(',')[0]) continue; // one mode each
       const r = await soakOne(loop, loop === 'node' ? 'protocol' : mode, opts);
       rows.push(r);
       if (!json) console.error(`${loop}/${r.mode}: ${(r.bytes / 1e9).toFixed(2)} GB, ${r.errors} errors, ${r.stalled} stalled`);
