@@ -143,6 +143,14 @@ napi_property_descriptor MethodProperty(const char* name, const char* qualified_
   return d;
 }
 
+/** Defines the JS class `name` (constructor `ctor`) with `methods`; null if N-API refused. */
+template <size_t N>
+napi_value DefineClass(napi_env env, const char* name, napi_callback ctor, const napi_property_descriptor (&methods)[N]) {
+  napi_value cls = nullptr;
+  napi_define_class(env, name, NAPI_AUTO_LENGTH, ctor, const_cast<char*>(name), N, methods, &cls);
+  return cls;
+}
+
 }  // namespace aloop
 
 #endif  // ALOOP_CALL_H_

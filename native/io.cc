@@ -331,10 +331,7 @@ napi_value NativeIo::Define(napi_env env) {
       MethodProperty<NativeIo, &NativeIo::PollClose>("pollClose", "Io.pollClose"),
       MethodProperty<NativeIo, &NativeIo::OpenFd>("openFd", "Io.openFd"),
   };
-  napi_value cls = nullptr;
-  napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Io"),
-                    sizeof(methods) / sizeof(methods[0]), methods, &cls);
-  return cls;
+  return DefineClass(env, kClassName, New, methods);
 }
 
 namespace {

@@ -356,10 +356,7 @@ napi_value NativeLoop::Define(napi_env env) {
       MethodProperty<NativeLoop, &NativeLoop::Jump>("jump", "Loop.jump"),
       MethodProperty<NativeLoop, &NativeLoop::Close>("close", "Loop.close"),
   };
-  napi_value cls = nullptr;
-  napi_define_class(env, kClassName, NAPI_AUTO_LENGTH, New, const_cast<char*>("Loop"),
-                    sizeof(methods) / sizeof(methods[0]), methods, &cls);
-  return cls;
+  return DefineClass(env, kClassName, New, methods);
 }
 
 // new Loop(onIterate, opCapacity, dueCapacity, virtualStart?): the TS side validates; these checks
