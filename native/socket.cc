@@ -55,13 +55,6 @@ bool Disown(int fd) {
   return g_fds->erase(fd) != 0;
 }
 
-/** An fd argument that names a socket of ours; false after throwing, or with *err = -EBADF. */
-bool FdArg(Call& c, size_t i, int32_t* fd, int* err) {
-  if (!c.Int(i, "fd", INT32_MIN, INT32_MAX, fd)) return false;
-  *err = Owned(*fd) ? 0 : -EBADF;
-  return true;
-}
-
 /** family 1 (AF_UNIX), 2 (AF_INET) or 10 (AF_INET6), as Linux numbers them (and src/socket.ts). */
 bool DomainArg(Call& c, size_t i, int* domain) {
   int32_t f;
@@ -99,6 +92,16 @@ bool AddrArgs(Call& c, size_t i, sockaddr_storage* ss, socklen_t* len, int* err)
   return true;
 }
 
+/** [a, b], or nullptr if N-API failed. */
+napi_value Pair(napi_env env, napi_value a, napi_value b) {
+  napi_value out;
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_set_element(env, out, 0, a) != napi_ok ||
+      napi_set_element(env, out, 1, b) != napi_ok) {
+    return nullptr;
+  }
+  return out;
+}
+
 /** A sockaddr as JS sees addresses: [host, port] for IP, the path ('' if unnamed) for Unix. */
 napi_value AddrValue(napi_env env, const sockaddr_storage& ss, socklen_t len) {
   napi_value out = nullptr;
@@ -113,12 +116,10 @@ napi_value AddrValue(napi_env env, const sockaddr_storage& ss, socklen_t len) {
   char name[INET6_ADDRSTRLEN + 1] = {0};
   const int port = InetName(ss, name);
   napi_value host, p;
-  if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &host) != napi_ok ||
-      napi_create_int32(env, port, &p) != napi_ok || napi_set_element(env, out, 0, host) != napi_ok ||
-      napi_set_element(env, out, 1, p) != napi_ok) {
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &host) != napi_ok || napi_create_int32(env, port, &p) != napi_ok) {
     return nullptr;
   }
-  return out;
+  return Pair(env, host, p);
 }
 
 /**
@@ -140,6 +141,38 @@ ssize_t Retry(F f) {
   return r < 0 ? -errno : r;
 }
 
+/**
+ * A call of a socket* function that takes an fd (argument 0, read first): the fd, and the error
+ * to answer instead of making the syscall. That is -EBADF for an fd not of ours, then an address
+ * the family cannot hold (Addr); it is answered only after every argument passed its checks, so
+ * misuse throws the same whatever the fd.
+ */
+class FdCall : public Call {
+ public:
+  FdCall(napi_env env, napi_callback_info info) : Call(env, info) {
+    read_ = Call::ok() && Int(0, "fd", INT32_MIN, INT32_MAX, &fd);
+    if (read_ && !Owned(fd)) err = -EBADF;
+  }
+
+  /** The fd was read; false after a throw. */
+  bool ok() const { return read_; }
+
+  /** Arguments i, i+1, i+2 as AddrArgs reads them. */
+  bool Addr(size_t i, sockaddr_storage* ss, socklen_t* len) {
+    int aerr;
+    if (!AddrArgs(*this, i, ss, len, &aerr)) return false;
+    if (err == 0) err = aerr;
+    return true;
+  }
+
+  int32_t fd = -1;
+  /** Negative: answer it; the syscall is not made. */
+  int err = 0;
+
+ private:
+  bool read_ = false;
+};
+
 // socketOpen(family, type) → fd or -errno. type: 1 SOCK_STREAM, 2 SOCK_DGRAM.
 napi_value SocketOpen(napi_env env, napi_callback_info info) {
   Call c(env, info);
@@ -155,67 +188,54 @@ napi_value SocketOpen(napi_env env, napi_callback_info info) {
 
 // socketBind(fd, family, host | path, port) → 0 or -errno
 napi_value SocketBind(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
+  FdCall c(env, info);
   sockaddr_storage ss;
   socklen_t len = 0;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err)) return nullptr;
-  int aerr;
-  if (!AddrArgs(c, 1, &ss, &len, &aerr)) return nullptr;
-  if (err < 0) return c.Number(err);
-  if (aerr < 0) return c.Number(aerr);
-  return c.Number(bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 ? 0 : -errno);
+  if (!c.ok() || !c.Addr(1, &ss, &len)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
+  return c.Number(bind(c.fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 ? 0 : -errno);
 }
 
 // socketListen(fd, backlog) → 0 or -errno
 napi_value SocketListen(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd, backlog;
-  int err;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Int(1, "backlog", 0, INT32_MAX, &backlog)) return nullptr;
-  if (err < 0) return c.Number(err);
-  return c.Number(listen(fd, backlog) == 0 ? 0 : -errno);
+  FdCall c(env, info);
+  int32_t backlog;
+  if (!c.ok() || !c.Int(1, "backlog", 0, INT32_MAX, &backlog)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
+  return c.Number(listen(c.fd, backlog) == 0 ? 0 : -errno);
 }
 
 // socketConnect(fd, family, host | path, port) → 0, -EINPROGRESS (wait for writability, then
 // socketError), or -errno
 napi_value SocketConnect(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err, aerr;
+  FdCall c(env, info);
   sockaddr_storage ss;
   socklen_t len = 0;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !AddrArgs(c, 1, &ss, &len, &aerr)) return nullptr;
-  if (err < 0) return c.Number(err);
-  if (aerr < 0) return c.Number(aerr);
-  if (ss.ss_family != AF_UNIX) NoDelay(fd);
+  if (!c.ok() || !c.Addr(1, &ss, &len)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
+  if (ss.ss_family != AF_UNIX) NoDelay(c.fd);
   // EINTR: the connect goes on in the background, as EINPROGRESS (POSIX); not retried.
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return c.Number(0);
+  if (connect(c.fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return c.Number(0);
   return c.Number(errno == EINTR ? -EINPROGRESS : -errno);
 }
 
 // socketError(fd) → the pending error (SO_ERROR) as -errno, or 0
 napi_value SocketError(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err)) return nullptr;
-  if (err < 0) return c.Number(err);
+  FdCall c(env, info);
+  if (!c.ok()) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
   int value = 0;
   socklen_t len = sizeof(value);
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) != 0) return c.Number(-errno);
+  if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &value, &len) != 0) return c.Number(-errno);
   return c.Number(-value);
 }
 
 // socketAccept(fd) → the new connection's fd (non-blocking, close-on-exec) or -errno
 napi_value SocketAccept(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err)) return nullptr;
-  if (err < 0) return c.Number(err);
-  const ssize_t r = Retry([&] { return accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
+  FdCall c(env, info);
+  if (!c.ok()) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
+  const ssize_t r = Retry([&] { return accept4(c.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
   if (r >= 0) {
     Own(static_cast<int>(r));
     NoDelay(static_cast<int>(r));
@@ -226,104 +246,86 @@ napi_value SocketAccept(napi_env env, napi_callback_info info) {
 // socketRecv(fd, bytes) → bytes read into `bytes` (0 at EOF) or -errno. The pointer is used
 // during this call only.
 napi_value SocketRecv(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
+  FdCall c(env, info);
   const uint8_t* data;
   size_t len;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Bytes(1, "buffer", &data, &len)) return nullptr;
-  if (err < 0) return c.Number(err);
+  if (!c.ok() || !c.Bytes(1, "buffer", &data, &len)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
   uint8_t* p = const_cast<uint8_t*>(data);
-  return c.Number(static_cast<double>(Retry([&] { return recv(fd, p, len, 0); })));
+  return c.Number(static_cast<double>(Retry([&] { return recv(c.fd, p, len, 0); })));
 }
 
 // socketSend(fd, bytes) → bytes sent or -errno (no SIGPIPE: EPIPE instead)
 napi_value SocketSend(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
+  FdCall c(env, info);
   const uint8_t* data;
   size_t len;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Bytes(1, "data", &data, &len)) return nullptr;
-  if (err < 0) return c.Number(err);
-  return c.Number(static_cast<double>(Retry([&] { return send(fd, data, len, MSG_NOSIGNAL); })));
+  if (!c.ok() || !c.Bytes(1, "data", &data, &len)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
+  return c.Number(static_cast<double>(Retry([&] { return send(c.fd, data, len, MSG_NOSIGNAL); })));
 }
 
 // socketRecvfrom(fd, bytes) → [n, address] or -errno
 napi_value SocketRecvfrom(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
+  FdCall c(env, info);
   const uint8_t* data;
   size_t len;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Bytes(1, "buffer", &data, &len)) return nullptr;
-  if (err < 0) return c.Number(err);
+  if (!c.ok() || !c.Bytes(1, "buffer", &data, &len)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
   sockaddr_storage ss;
   socklen_t alen = sizeof(ss);
   std::memset(&ss, 0, sizeof(ss));
   uint8_t* p = const_cast<uint8_t*>(data);
-  const ssize_t r = Retry([&] { return recvfrom(fd, p, len, 0, reinterpret_cast<sockaddr*>(&ss), &alen); });
+  const ssize_t r = Retry([&] { return recvfrom(c.fd, p, len, 0, reinterpret_cast<sockaddr*>(&ss), &alen); });
   if (r < 0) return c.Number(static_cast<double>(r));
-  napi_value out, n, addr = AddrValue(env, ss, alen);
-  if (addr == nullptr || napi_create_array_with_length(env, 2, &out) != napi_ok ||
-      napi_create_double(env, static_cast<double>(r), &n) != napi_ok || napi_set_element(env, out, 0, n) != napi_ok ||
-      napi_set_element(env, out, 1, addr) != napi_ok) {
-    return nullptr;
-  }
-  return out;
+  napi_value addr = AddrValue(env, ss, alen);
+  return addr == nullptr ? nullptr : Pair(env, c.Number(static_cast<double>(r)), addr);
 }
 
 // socketSendto(fd, bytes, family, host | path, port) → bytes sent or -errno
 napi_value SocketSendto(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err, aerr;
+  FdCall c(env, info);
   const uint8_t* data;
   size_t len;
   sockaddr_storage ss;
   socklen_t alen = 0;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Bytes(1, "data", &data, &len) || !AddrArgs(c, 2, &ss, &alen, &aerr)) return nullptr;
-  if (err < 0) return c.Number(err);
-  if (aerr < 0) return c.Number(aerr);
+  if (!c.ok() || !c.Bytes(1, "data", &data, &len) || !c.Addr(2, &ss, &alen)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
   return c.Number(static_cast<double>(
-      Retry([&] { return sendto(fd, data, len, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), alen); })));
+      Retry([&] { return sendto(c.fd, data, len, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), alen); })));
 }
 
 // socketName(fd, peer) → the socket's (or peer's) address ([host, port] or a path) or -errno
 napi_value SocketName(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
+  FdCall c(env, info);
   bool peer;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Bool(1, "peer", &peer)) return nullptr;
-  if (err < 0) return c.Number(err);
+  if (!c.ok() || !c.Bool(1, "peer", &peer)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
   sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   std::memset(&ss, 0, sizeof(ss));
-  const int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
+  const int r = peer ? getpeername(c.fd, sa, &len) : getsockname(c.fd, sa, &len);
   if (r != 0) return c.Number(-errno);
   return AddrValue(env, ss, len);
 }
 
 // socketShutdown(fd, how) → 0 or -errno; how: 0 SHUT_RD, 1 SHUT_WR, 2 SHUT_RDWR
 napi_value SocketShutdown(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd, how;
-  int err;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err) || !c.Int(1, "how", 0, 2, &how)) return nullptr;
-  if (err < 0) return c.Number(err);
-  return c.Number(shutdown(fd, how) == 0 ? 0 : -errno);
+  FdCall c(env, info);
+  int32_t how;
+  if (!c.ok() || !c.Int(1, "how", 0, 2, &how)) return nullptr;
+  if (c.err < 0) return c.Number(c.err);
+  return c.Number(shutdown(c.fd, how) == 0 ? 0 : -errno);
 }
 
 // socketClose(fd) → 0 or -errno. The fd is no longer ours whatever close says (POSIX leaves it
 // unspecified after EINTR; Linux has closed it).
 napi_value SocketClose(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  int32_t fd;
-  int err;
-  if (!c.ok() || !FdArg(c, 0, &fd, &err)) return nullptr;
-  if (err < 0 || !Disown(fd)) return c.Number(-EBADF);
-  return c.Number(close(fd) == 0 || errno == EINTR ? 0 : -errno);
+  FdCall c(env, info);
+  if (!c.ok()) return nullptr;
+  if (c.err < 0 || !Disown(c.fd)) return c.Number(-EBADF);
+  return c.Number(close(c.fd) == 0 || errno == EINTR ? 0 : -errno);
 }
 
 }  // namespace

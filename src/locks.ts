@@ -84,6 +84,69 @@ function checkCount(value: unknown, name: string, min: number): number {
   return value;
 }
 
+/**
+ * What Lock and Semaphore share (a Lock is a Semaphore of one permit): FIFO waiters, each handed
+ * its permit directly by a release, and the Futures acquire() and hold() return. The subclass
+ * says how a free permit is taken and given back.
+ */
+abstract class Permits extends LoopBound implements WaiterOwner {
+  #waiters: Deque<Waiter<unknown>> | null = null;
+  #ok: Future<true> | null = null;
+
+  /** @internal Takes a free permit; false if there is none. */
+  protected abstract _takeFree(): boolean;
+  /** @internal A permit comes back and nobody waits for it: it is free again. */
+  protected abstract _putFree(): void;
+
+  /** @internal `value` null means "a new Held". */
+  _acquire(value: true | null, options: SignalOptions | undefined): Future<unknown> {
+    const signal = checkWaitOptions(options);
+    const loop = getRunningLoop();
+    if (signal?.aborted) return failedFuture(loop, abortReason(signal));
+    // A free permit implies nobody waits: a release hands permits to waiters first.
+    if (this._takeFree()) {
+      if (value === null) return doneFuture(loop, this.#held());
+      let ok = this.#ok;
+      if (ok === null || ok._loop !== loop) ok = this.#ok = doneFuture<true>(loop, true);
+      return ok;
+    }
+    const w = new Waiter<unknown>(this._getLoop(), this, value, signal);
+    (this.#waiters ??= new Deque()).push(w);
+    return w;
+  }
+
+  #held(): Held {
+    return new Held(() => this.release());
+  }
+
+  abstract release(): void;
+
+  /** @internal Gives a permit back: to the first waiter if there is one, else it is free. */
+  _handOff(): void {
+    const w = this.#waiters?.shift();
+    if (w === undefined) this._putFree();
+    else w._grant(w._payload === null ? this.#held() : w._payload);
+  }
+
+  /** @internal Number of tasks waiting. */
+  get _nwaiting(): number {
+    return this.#waiters?.length ?? 0;
+  }
+
+  /** @internal */
+  _dropWaiter(w: Waiter<any>): void {
+    this.#waiters?.remove(w);
+  }
+
+  /** @internal Handed a permit, then cancelled before it could use it: pass it on. */
+  _revokeWaiter(_: Waiter<any>): void {
+    this._handOff();
+  }
+
+  /** @internal */
+  _consumeWaiter(_: Waiter<any>): void {}
+}
+
 // -------------------------------------------------------------------------------------------------
 // Lock
 
@@ -100,10 +163,8 @@ function checkCount(value: unknown, name: string, min: number): number {
  * await using _ = await lock.hold();
  * ```
  */
-export class Lock extends LoopBound implements WaiterOwner {
+export class Lock extends Permits {
   #locked = false;
-  #waiters: Deque<Waiter<unknown>> | null = null;
-  #ok: Future<true> | null = null;
 
   /** Whether the lock is held. */
   locked(): boolean {
@@ -123,54 +184,26 @@ export class Lock extends LoopBound implements WaiterOwner {
     return this._acquire(null, options) as Future<Held>;
   }
 
-  /** @internal `value` null means "a new Held". */
-  _acquire(value: true | null, options: SignalOptions | undefined): Future<unknown> {
-    const signal = checkWaitOptions(options);
-    const loop = getRunningLoop();
-    if (signal?.aborted) return failedFuture(loop, abortReason(signal));
-    if (!this.#locked) {
-      this.#locked = true;
-      if (value === null) return doneFuture(loop, this.#held());
-      let ok = this.#ok;
-      if (ok === null || ok._loop !== loop) ok = this.#ok = doneFuture<true>(loop, true);
-      return ok;
-    }
-    const w = new Waiter<unknown>(this._getLoop(), this, value, signal);
-    (this.#waiters ??= new Deque()).push(w);
-    return w;
+  /** @internal */
+  protected override _takeFree(): boolean {
+    if (this.#locked) return false;
+    this.#locked = true;
+    return true;
   }
 
-  #held(): Held {
-    return new Held(() => this.release());
+  /** @internal */
+  protected override _putFree(): void {
+    this.#locked = false;
   }
 
   /** Releases the lock; the first waiter, if any, gets it. Throws if the lock is not held. */
   release(): void {
     if (!this.#locked) throw new Error('Lock is not acquired: release() of an unlocked Lock');
-    this.#handOff();
+    this._handOff();
   }
-
-  #handOff(): void {
-    const w = this.#waiters?.shift();
-    if (w === undefined) this.#locked = false;
-    else w._grant(w._payload === null ? this.#held() : w._payload);
-  }
-
-  /** @internal */
-  _dropWaiter(w: Waiter<any>): void {
-    this.#waiters?.remove(w);
-  }
-
-  /** @internal Handed the lock, then cancelled before it could use it: pass it on. */
-  _revokeWaiter(_: Waiter<any>): void {
-    this.#handOff();
-  }
-
-  /** @internal */
-  _consumeWaiter(_: Waiter<any>): void {}
 
   override toString(): string {
-    const n = this.#waiters?.length ?? 0;
+    const n = this._nwaiting;
     return `<Lock [${this.#locked ? 'locked' : 'unlocked'}${n > 0 ? `, waiters:${n}` : ''}]>`;
   }
 }
@@ -379,10 +412,8 @@ export class Condition extends LoopBound {
  * A counter of permits (asyncio.Semaphore): `acquire()` takes one, waiting while there is none;
  * `release()` gives one back. FIFO: a new acquire waits behind earlier waiters.
  */
-export class Semaphore extends LoopBound implements WaiterOwner {
+export class Semaphore extends Permits {
   /** @internal */ _value: number;
-  #waiters: Deque<Waiter<unknown>> | null = null;
-  #ok: Future<true> | null = null;
 
   /**
    * @param value Initial number of permits, an integer >= 0.
@@ -400,64 +431,30 @@ export class Semaphore extends LoopBound implements WaiterOwner {
 
   /** Takes a permit: a Future resolving to `true` (already done when one was free). */
   acquire(options?: SignalOptions): Future<true> {
-    return this.#acquire(true, options) as Future<true>;
+    return this._acquire(true, options) as Future<true>;
   }
 
   /** Takes a permit; resolves to a {@link Held} whose disposal releases it. */
   hold(options?: SignalOptions): Future<Held> {
-    return this.#acquire(null, options) as Future<Held>;
+    return this._acquire(null, options) as Future<Held>;
   }
 
-  #acquire(value: true | null, options: SignalOptions | undefined): Future<unknown> {
-    const signal = checkWaitOptions(options);
-    const loop = getRunningLoop();
-    if (signal?.aborted) return failedFuture(loop, abortReason(signal));
-    // A free permit implies nobody waits: release() hands permits to waiters first.
-    if (this._value > 0) {
-      this._value--;
-      if (value === null) return doneFuture(loop, this.#held());
-      let ok = this.#ok;
-      if (ok === null || ok._loop !== loop) ok = this.#ok = doneFuture<true>(loop, true);
-      return ok;
-    }
-    const w = new Waiter<unknown>(this._getLoop(), this, value, signal);
-    (this.#waiters ??= new Deque()).push(w);
-    return w;
+  /** @internal */
+  protected override _takeFree(): boolean {
+    if (!(this._value > 0)) return false;
+    this._value--;
+    return true;
   }
 
-  #held(): Held {
-    return new Held(() => this.release());
+  /** @internal */
+  protected override _putFree(): void {
+    this._value++;
   }
 
   /** Gives a permit back, to the first waiter if there is one. */
   release(): void {
-    this._release();
+    this._handOff();
   }
-
-  /** @internal */
-  _release(): void {
-    const w = this.#waiters?.shift();
-    if (w === undefined) this._value++;
-    else w._grant(w._payload === null ? this.#held() : w._payload);
-  }
-
-  /** @internal Number of tasks waiting. */
-  get _nwaiting(): number {
-    return this.#waiters?.length ?? 0;
-  }
-
-  /** @internal */
-  _dropWaiter(w: Waiter<any>): void {
-    this.#waiters?.remove(w);
-  }
-
-  /** @internal Handed a permit, then cancelled before it could use it: pass it on. */
-  _revokeWaiter(_: Waiter<any>): void {
-    this._release();
-  }
-
-  /** @internal */
-  _consumeWaiter(_: Waiter<any>): void {}
 
   /** @internal */
   _kindName(): string {
@@ -487,7 +484,7 @@ export class BoundedSemaphore extends Semaphore {
   /** Gives a permit back; throws if that would exceed the initial value. */
   override release(): void {
     if (this._value >= this.#bound) throw new Error('BoundedSemaphore released too many times');
-    this._release();
+    this._handOff();
   }
 
   /** @internal */

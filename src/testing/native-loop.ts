@@ -5,15 +5,13 @@
  * microsecond fire together, and the clock then reads the latest of their `when`s.
  */
 import { NotImplementedError } from '../errors.js';
-import type { Future } from '../futures.js';
 import { getBinding } from '../loops/native/binding.js';
 import { NativeEventLoop } from '../loops/native/loop.js';
-import { VirtualClock, type VirtualTimeOptions, advanceClock, checkVirtualTimeOptions } from './clock.js';
+import { type VirtualTimeOptions, checkVirtualTimeOptions } from './clock.js';
+import { withVirtualClock } from './virtual-loop.js';
 
 /** The native event loop with a virtual clock (see `newVirtualTimeLoop`). */
-export class NativeVirtualTimeLoop extends NativeEventLoop {
-  readonly #clock: VirtualClock;
-
+export class NativeVirtualTimeLoop extends withVirtualClock(NativeEventLoop) {
   /** Throws the loader's error when the addon is not available. */
   constructor(options?: VirtualTimeOptions) {
     const o = checkVirtualTimeOptions(options);
@@ -23,32 +21,7 @@ export class NativeVirtualTimeLoop extends NativeEventLoop {
           'or use the pure loop (newVirtualTimeLoop({ native: false }))',
       );
     }
-    super(o.start);
-    this.#clock = new VirtualClock(o, {
-      jump: (limit) => this.#jump(limit),
-      isRunning: () => this.isRunning(),
-      isClosed: () => this.isClosed(),
-    });
-  }
-
-  /** The virtual clock, in seconds. */
-  override time(): number {
-    return this.#clock.now;
-  }
-
-  /** Whether the clock jumps by itself (false: manual mode, it moves only with `advance`). */
-  get autojump(): boolean {
-    return this.#clock.autojump;
-  }
-
-  /** As `VirtualTimeLoop.advance`. */
-  advance(seconds: number): Future<void> {
-    return advanceClock(this, this.#clock, seconds);
-  }
-
-  protected override _runOnce(): void {
-    this.#clock.iterationStarted();
-    super._runOnce();
+    super(o, o.start);
   }
 
   protected override _collectReady(): void {
@@ -57,41 +30,21 @@ export class NativeVirtualTimeLoop extends NativeEventLoop {
     if (last === null) return;
     this._lastDue = null;
     // Timers fire by whole microseconds: keep time() >= the `when` of every timer that fired.
-    if (last._when > this.#clock.now) this.#clock.now = last._when;
+    if (last._when > this._clock.now) this._clock.now = last._when;
   }
 
   protected override _scheduleNext(): void {
     super._scheduleNext();
     if (this._ready.length > 0) return;
     // Due already (callLater(0) made this iteration): no time has to pass.
-    if (!this.#jump(this.#clock.now)) this.#clock.idle();
+    if (!this._jumpTimers(this._clock.now)) this._clock.idle();
   }
 
-  #jump(limit: number): boolean {
+  /** @internal */
+  override _jumpTimers(limit: number): boolean {
     if (!this._jump(limit)) return false;
     this._scheduled = true;
     this._wake();
     return true;
-  }
-
-  override _holdClock(foreignPromise: boolean): void {
-    this.#clock.hold(foreignPromise);
-  }
-
-  override _releaseClock(foreignPromise: boolean): void {
-    this.#clock.release(foreignPromise);
-  }
-
-  override _ioOpened(): void {
-    this.#clock.ioOpened();
-  }
-
-  override _ioClosed(): void {
-    this.#clock.ioClosed();
-  }
-
-  protected override _closeResources(): void {
-    this.#clock.close();
-    super._closeResources();
   }
 }
