@@ -221,37 +221,53 @@ eachLoop((lc) => {
     const warnings: string[] = [];
     aio.setLogger({ warning: (m) => void warnings.push(m), error: () => {} });
     let finished = false;
+    // The work waits on a gate the test opens right after each cancel(), not on a timer: on a
+    // loaded machine a real 20 ms could pass before the cancel, and the task would be done first.
+    const gateOf = () => {
+      let open!: () => void;
+      const promise = new Promise<void>((r) => (open = r));
+      return { promise, open };
+    };
+    let gate = gateOf();
     await lc.run(
       async () => {
         const work = async () => {
-          await later(20);
+          await gate.promise;
           finished = true;
         };
         const t = aio.createTask(work()); // eager call: the work already runs
         await aio.sleep(0.001);
         t.cancel();
+        gate.open();
         await aio.wait([t]);
         expect(t.cancelled()).toBe(true);
-        await later(40);
+        await later(1);
+        expect(finished).toBe(true); // the Promise went on running: cancelling its task did not stop it
+        gate = gateOf();
         const fn = aio.createTask(work); // the function form: no warning
         await aio.sleep(0.001);
         fn.cancel();
+        gate.open();
         await aio.wait([fn]);
+        expect(fn.cancelled()).toBe(true);
         expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(1);
+        gate = gateOf();
         const g = aio.gather(work(), work()); // eager calls again: one warning per Promise
         await aio.sleep(0.001);
         g.cancel();
+        gate.open();
         await aio.wait([g]);
         expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(3);
+        gate = gateOf();
         const g2 = aio.gather(work, work); // functions: tasks, cancelled for real
         await aio.sleep(0.001);
         g2.cancel();
+        gate.open();
         await aio.wait([g2]);
-        await later(40);
+        await later(1);
       },
       { debug: true },
     );
-    expect(finished).toBe(true);
     expect(warnings.filter((w) => w.includes('made from a Promise'))).toHaveLength(3);
     expect(warnings.join('\n')).toMatch(/createTask\(\(\) => f\(x\)\)/);
   });
