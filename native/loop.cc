@@ -43,7 +43,8 @@ LoopCore::LoopCore(napi_env env, InstanceData* instance, uv_loop_t* uv, napi_val
 }
 
 // While nothing is pending the callback (and through it the JS loop) is held weakly, so a loop
-// dropped without close() can be collected; its finalizer then closes the handles.
+// dropped without close() can be collected; its finalizer then closes the handles. The Loop
+// object itself holds the callback (NativeLoop::New), so it cannot go before the Loop does.
 void LoopCore::UpdateRef() {
   const bool active = pending_ || timer_on_;
   if (active == strong_ || callback_ == nullptr) return;
@@ -187,7 +188,10 @@ bool LoopCore::Dispatch(bool mid_poll) {
     napi_value result;
     napi_get_global(env_, &recv);  // napi_make_callback wants an object receiver
     napi_get_reference_value(env_, callback_, &callback);
-    const napi_status status = napi_make_callback(env_, async_context_, recv, callback, 0, nullptr, &result);
+    // No callback: the Loop object was collected with it and its finalizer (which closes this
+    // core) has not run yet; there is nobody to call.
+    const napi_status status =
+        callback == nullptr ? napi_ok : napi_make_callback(env_, async_context_, recv, callback, 0, nullptr, &result);
     if (status != napi_ok) {
       // A JS exception goes to process 'uncaughtException', as Node's own callbacks' do. When
       // the environment is terminating (worker.terminate()) there is nothing to report, and
@@ -401,13 +405,18 @@ napi_value NativeLoop::New(napi_env env, napi_callback_info info) {
       SharedMemory::View(env, buffer, napi_int32_array, layout.due, layout.due_capacity),
   };
   const char* names[] = {"state", "opIds", "opWhen", "due"};
-  napi_property_descriptor props[4];
+  napi_property_descriptor props[5];
   for (size_t i = 0; i < 4; ++i) {
     props[i] = napi_property_descriptor{names[i], nullptr, nullptr, nullptr, nullptr, views[i], napi_enumerable, nullptr};
   }
+  // The Loop object holds its callback (read-only, not enumerable): C++'s reference is weak while
+  // nothing is pending (LoopCore::UpdateRef), and a callback nothing else held (a raw caller's
+  // arrow function) was collected by the next GC; the Loop then never called JS again. Held
+  // here it lives as long as the Loop, and a Loop dropped without close() still goes with it.
+  props[4] = napi_property_descriptor{"onIterate", nullptr, nullptr, nullptr, nullptr, callback, napi_default, nullptr};
   NativeLoop* self = new NativeLoop();
   if (views[0] == nullptr || views[1] == nullptr || views[2] == nullptr || views[3] == nullptr ||
-      napi_define_properties(env, c.self(), 4, props) != napi_ok || !Wrap(env, c.self(), self)) {
+      napi_define_properties(env, c.self(), 5, props) != napi_ok || !Wrap(env, c.self(), self)) {
     memory->Release();
     return nullptr;
   }

@@ -242,11 +242,6 @@ check('io.address(a UDP id)', 'ok', () => io.address(udp, false));
 check('io.write(a stale id)', 'ok', () => io.write(tcp + (1 << 20), new Uint8Array(1)));
 check('io.close(-1, 0)', 'ok', () => io.close(-1, 0));
 
-// Known, not yet explained (noted for the next session): on Node 22 (libuv 1.51) only, a native
-// loop made right after the ~80 refused and failed spawns above may never run an iteration; one
-// made 300 ms later runs. The pause keeps the checks below about what they test.
-await new Promise((r) => setTimeout(r, 500));
-
 // --- shared memory: transfer or detach what the loop took, then keep using the loop ---
 function detach(buffer, how) {
   try {
@@ -283,6 +278,10 @@ let iterations = 0;
 const loop2 = new Loop(() => {
   iterations++;
 }, 64, 64);
+// Nothing but loop2 holds its callback, and C++ holds it weakly while nothing is pending: a GC
+// here collected it (Node 22 ran one here in 2 to 9 of 20 runs), and loop2 never called
+// JS again. The Loop object keeps its callback now; collect at once so this stays tested.
+if (globalThis.gc) globalThis.gc();
 const io2 = new Io(loop2, 64, 1 << 17);
 const a = io2.udpBind('127.0.0.1', 4, 0);
 const port = io2.address(a, false)[1];
