@@ -96,15 +96,7 @@ int32_t IoTable::Spawn(const char* file, char** args, char** env, const char* cw
   }
   IoHandle* p = nullptr;
   if (err == 0) {
-    // The addon is built against one libuv and runs on Node's, which may be newer: libuv 1.49+
-    // (Node 22+) reads fields past the end of the struct we know (cpumask, cpumask_size), and
-    // took stack bytes there for a cpumask, failing with UV_EINVAL before it had initialized the
-    // handle. Zeros after the struct mean "none" to every newer libuv.
-    struct {
-      uv_process_options_t options;
-      unsigned char newer_fields[128];
-    } padded{};
-    uv_process_options_t& options = padded.options;
+    uv_process_options_t options{};
     options.exit_cb = OnExit;
     options.file = file;
     options.args = args;
@@ -113,7 +105,6 @@ int32_t IoTable::Spawn(const char* file, char** args, char** env, const char* cw
     options.stdio_count = 3;
     options.stdio = containers;
     p = NewHandle(kProcess, false);
-    p->uv.handle.type = UV_UNKNOWN_HANDLE;
     err = uv_spawn(uv_, &p->uv.process, &options);
     // uv_spawn initialized the handle either way (and may have reset its fields): point it back
     // at its IoHandle so its close callback finds it.
@@ -122,14 +113,7 @@ int32_t IoTable::Spawn(const char* file, char** args, char** env, const char* cw
   // The child has its ends now (or there is no child).
   for (int fd : child_fds) CloseFd(fd);
   if (err < 0) {
-    if (p != nullptr && p->uv.handle.type != UV_PROCESS) {
-      // libuv refused before initializing the handle: nothing of libuv's to close, release it
-      // as its close callback would.
-      p->closing = true;
-      OnClose(&p->uv.handle);
-    } else if (p != nullptr) {
-      StartClose(p);
-    }
+    if (p != nullptr) StartClose(p);
     for (int i = 1; i < 4; ++i) {
       IoHandle* h = Get(ids[i]);
       if (h != nullptr) StartClose(h);
