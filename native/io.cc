@@ -126,7 +126,9 @@ int32_t IoTable::WriteEvents() {
   return static_cast<int32_t>(n);
 }
 
-void IoTable::AfterIteration(bool mid_poll) {
+void IoTable::AfterPoll() { ++iter_; }
+
+void IoTable::AfterIteration() {
   state_[kEvCount] = 0;
   unsent_ = 0;
   // Records made while JS ran (drains, write errors) name no arena bytes: reads happen only in
@@ -134,9 +136,6 @@ void IoTable::AfterIteration(bool mid_poll) {
   if (events_pos_ != 0) return;
   arena_used_ = 0;
   if (!owned_.empty()) FreeOwned();
-  // Within one poll (DeliverNow) the per-socket budgets hold, and starved sockets wait for the end.
-  if (mid_poll) return;
-  ++iter_;
   if (starved_.empty()) return;
   std::vector<int32_t> starved;
   starved.swap(starved_);

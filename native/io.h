@@ -32,9 +32,9 @@
 //     waited for major GCs, 10-20 % of the server's CPU at 1,000 busy connections).
 // A poll's reads reach JS every kDeliverBytes (LoopCore::DeliverNow), not only at its end, so
 // that an echo writes bytes still in the cache and a spare is used soon after it was supplied.
-// Fairness: a socket reads at most kReadBudget bytes per iteration (a child's pipe four times
+// Fairness: a socket reads at most kReadBudget bytes per libuv poll (a child's pipe four times
 // that); past that it is left readable in the kernel (epoll is level-triggered) and read again
-// next iteration, so one busy peer cannot crowd out the rest. (256 KiB moved no more bytes than
+// next poll, so one busy peer cannot crowd out the rest. (256 KiB moved no more bytes than
 // 64 KiB at 1,000 busy connections, with longer waits and more memory.)
 //
 // Writes: uv_try_write at once; only the remainder is copied and queued with uv_write. UDP sends
@@ -106,7 +106,7 @@ constexpr size_t kBulkRead = 32 * 1024;
 /** The size of a read into a buffer of its own. (256 KiB, uvloop's size, is past glibc's mmap
  * threshold: every read cost an mmap, an mremap and a munmap.) */
 constexpr size_t kOwnedRead = 64 * 1024;
-/** Bytes one socket may read per iteration before it waits for the next one: one read, as uvloop
+/** Bytes one socket may read per libuv poll before it waits for the next one: one read, as uvloop
  * does one recv per readiness. At 1,000 busy connections 256 KiB made a round of the server
  * long enough that connections waited > 1 s for their next echoed byte. */
 constexpr size_t kReadBudget = 64 * 1024;
@@ -159,8 +159,8 @@ struct IoHandle {
   uint8_t family = 0;      // UDP: 4 or 6, that of the bound socket (sends parse addresses by it)
   int poll_fd = -1;        // poll handles: our duplicate of the watched fd (poll.cc), closed with the handle
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
-  uint32_t read_iter = 0;  // the iteration `read_bytes` counts in
-  size_t read_bytes = 0;   // bytes read in iteration `read_iter` (against read_budget)
+  uint32_t read_iter = 0;  // the poll `read_bytes` counts in
+  size_t read_bytes = 0;   // bytes read in poll `read_iter` (against read_budget)
   size_t read_budget = kReadBudget;
   int64_t drain_at = -1;
   uv_connect_t connect_req;
@@ -179,7 +179,9 @@ class IoTable {
   /** Writes the next chunk of event records into the shared array; returns how many. */
   int32_t WriteEvents();
   /** JS has consumed every event and copied the arena out: reuse it, restart starved reads. */
-  void AfterIteration(bool mid_poll);
+  void AfterIteration();
+  /** libuv's poll phase is over: every socket's read budget renews (LoopCore::OnCheck). */
+  void AfterPoll();
   bool HasEvents() const { return !events_.empty(); }
   /** The kind of live handle `id`, or -1 when no handle has that id (never had, or closed). */
   int KindOf(int32_t id);
@@ -338,7 +340,8 @@ class IoTable {
   std::vector<uv_buf_t> owned_;
   /** The owned_ range of the chunk of records JS holds now (`owned()` hands it over). */
   size_t owned_begin_ = 0, owned_end_ = 0;
-  /** Counts iterations, for the per-socket read budget (not DeliverNow's: they are part of one). */
+  /** Counts libuv polls, for the per-socket read budget (per poll, so DeliverNow's iterations
+   * inside one do not renew it, and it renews even when no iteration follows the poll). */
   uint32_t iter_ = 1;
   /** Bytes read since JS last ran (Delivered). */
   size_t unsent_ = 0;

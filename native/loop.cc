@@ -114,6 +114,7 @@ int32_t LoopCore::WriteDue() {
 
 void LoopCore::OnCheck(uv_check_t* handle) {
   LoopCore* self = static_cast<LoopCore*>(handle->data);
+  if (self->io != nullptr) self->io->AfterPoll();
   if (self->pending_) self->RunIteration();
 }
 
@@ -153,7 +154,7 @@ void LoopCore::RunIteration() {
       UpdateRef();
       return;
     }
-    if (!Dispatch(false)) return;
+    if (!Dispatch()) return;
     const int32_t next = state_[kNext];
     if (next == kNextReady && chained < kMaxChained && uv_hrtime() - start < kChainNs) {
       woken_ = true;
@@ -172,11 +173,11 @@ void LoopCore::DeliverNow() {
   woken_ = false;
   ApplyOps();
   wheel_.Advance(Now(), due_pending_);
-  if (!Dispatch(true)) return;
+  if (!Dispatch()) return;
   UpdateHandles(state_[kNext]);
 }
 
-bool LoopCore::Dispatch(bool mid_poll) {
+bool LoopCore::Dispatch() {
   WriteDue();
   if (io != nullptr) io->WriteEvents();
   state_[kNext] = kNextStopped;
@@ -207,7 +208,7 @@ bool LoopCore::Dispatch(bool mid_poll) {
   }
   if (closed_) return false;  // JS closed the loop during the iteration
   state_[kInDispatch] = 0;
-  if (io != nullptr) io->AfterIteration(mid_poll);
+  if (io != nullptr) io->AfterIteration();
   ApplyOps();
   return true;
 }

@@ -108,10 +108,10 @@ class LoopCore {
 
   void RunIteration();
   /**
-   * One JS iteration: hands JS the due timers and I/O records, calls it, then applies its ops.
-   * `mid_poll`: DeliverNow's (libuv's poll goes on afterwards). False if JS closed the loop.
+   * One JS iteration (RunIteration's, or DeliverNow's inside libuv's poll): hands JS the due
+   * timers and I/O records, calls it, then applies its ops. False if JS closed the loop.
    */
-  bool Dispatch(bool mid_poll);
+  bool Dispatch();
   void UpdateHandles(int32_t next);
   void SetIdle(bool on);
   void ArmTimer();

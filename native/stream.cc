@@ -92,15 +92,10 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (owned) std::free(buf->base);
   if (nread == 0) return;  // EAGAIN
   if (nread == UV_ENOBUFS) {
-    // Over its budget, the socket reads again next iteration (it stays readable in the kernel):
-    // one must come even if DeliverNow already handed JS this poll's last records, or the budget
-    // never renews and libuv spins on the socket. Otherwise no memory was to be had: stop until
+    // Over its budget, the socket reads again after this poll (it stays readable in the kernel,
+    // and the budget renews in the check phase). Otherwise no memory was to be had: stop until
     // the end of the iteration.
-    if (h->read_bytes < h->read_budget) {
-      self->Starve(h);
-    } else {
-      self->core->Wake();
-    }
+    if (h->read_bytes < h->read_budget) self->Starve(h);
     return;
   }
   if (nread == UV_EOF) {
