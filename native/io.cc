@@ -114,7 +114,6 @@ int32_t IoTable::WriteEvents() {
       out[2] = r.a - static_cast<int32_t>(owned_begin_);
     }
   }
-  state_[kOwnedCount] = static_cast<int32_t>(owned_end_ - owned_begin_);
   events_pos_ += n;
   const bool more = events_pos_ < events_.size();
   if (!more) {

@@ -124,7 +124,7 @@ constexpr size_t kDeliverBytes = 512 * 1024;
 constexpr size_t kMaxSpares = 4096;
 
 /** Indexes into the I/O state Int32Array. */
-enum IoStateIndex { kEvCount = 0, kEvMore = 1, kOwnedCount = 2, kIoStateLength = 4 };
+enum IoStateIndex { kEvCount = 0, kEvMore = 1, kIoStateLength = 4 };
 
 class IoTable;
 struct AcceptPoll;

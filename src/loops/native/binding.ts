@@ -112,7 +112,7 @@ export interface NativeIoHandle {
   openFd(fd: number, kind: number, listener: boolean, backlog: number): number;
   /** Writes the next chunk of event records; returns how many. */
   more(): number;
-  /** The current chunk's READ_OWNED buffers (state[2] of them), handed over to JS. */
+  /** The Buffer of the current chunk's READ_OWNED record `i`, handed over to JS once (undefined after). */
   owned(i: number): Buffer | undefined;
   /** Gives C++ a spare read buffer, named by `token` in READ_SPARE records; false if it holds too many. */
   supply(buf: Uint8Array, token: number): boolean;
