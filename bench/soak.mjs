@@ -2,6 +2,7 @@
 //
 //   node bench/soak.mjs [--loops native,pure,node,c-libuv] [--modes protocol,streams] [--conns 1000]
 //                       [--duration 10] [--max 262144] [--min 1] [--seed 1] [--client c|node] [--json]
+//                       [--server-flags '--trace-gc ...']
 //
 // For each (loop, mode) it starts bench/echo-server.mjs in a child process and drives it with the
 // C load client (bench/soak_client.c, built on demand; `--client node` uses node:net from this
@@ -12,6 +13,9 @@
 // server: bytes verified, errors, mismatched bytes, connections that made no progress for more
 // than 1 s (after all had connected), the longest such gap, the server's RSS at start / peak /
 // end, and its open fds before the clients connected and after they all closed.
+//
+// `--server-flags` passes Node flags to the aloop and node:net servers (e.g. `--trace-gc`, `--cpu-prof`);
+// what a server prints besides `listening` goes to stderr.
 //
 // Fairness is part of the result: a server that moves many bytes while some connections sit idle
 // for seconds fails the soak as surely as one that loses a byte.
@@ -25,7 +29,7 @@ import { uvServer } from './workloads/echo.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
-export const defaults = { loops: 'native,pure,node', modes: 'protocol', conns: 1000, duration: 10, max: 256 * 1024, min: 1, seed: 1, stall: 1, client: 'c' };
+export const defaults = { loops: 'native,pure,node', modes: 'protocol', conns: 1000, duration: 10, max: 256 * 1024, min: 1, seed: 1, stall: 1, client: 'c', 'server-flags': '' };
 
 function parse(argv) {
   const opts = { ...defaults };
@@ -70,17 +74,18 @@ function fdsOf(pid) {
   }
 }
 
-function startServer(loop, mode) {
+function startServer(loop, mode, flags = '') {
   return new Promise((resolve, reject) => {
     // `c-libuv`: the plain C libuv echo server (bench/echo_server_uv.c), the physical limit.
     const uv = loop === 'c-libuv' ? uvServer() : null;
     if (loop === 'c-libuv' && !uv) throw new Error('soak: the C libuv echo server cannot be built here (needs libuv1-dev)');
-    const [cmd, args] = uv ? [uv, []] : [process.execPath, [path.join(here, 'echo-server.mjs'), '--loop', loop, '--mode', mode]];
+    const [cmd, args] = uv ? [uv, []] : [process.execPath, [...flags.split(' ').filter(Boolean), path.join(here, 'echo-server.mjs'), '--loop', loop, '--mode', mode]];
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     child.once('exit', (code) => reject(new Error(`server ${loop}/${mode} exited with ${code} before listening`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^listening (\d+)/.exec(line);
       if (m) resolve({ child, port: Number(m[1]) });
+      else process.stderr.write(`${line}\n`);
     });
   });
 }
@@ -123,7 +128,7 @@ function runCClient(bin, port, opts) {
 
 /** One soak run against one server; returns its figures. */
 export async function soakOne(loop, mode, opts) {
-  const { child, port } = await startServer(loop, mode);
+  const { child, port } = await startServer(loop, mode, opts['server-flags']);
   const pid = child.pid;
   const fdsBefore = fdsOf(pid);
   const rssStart = rssOf(pid);

@@ -336,7 +336,7 @@ namespace {
 
 /** Event records per chunk JS may ask for (4 int32 each), and the read arena's bounds. */
 constexpr int32_t kMaxEventCapacity = 1 << 20;
-constexpr int32_t kMinArena = 2 * kMaxRead;
+constexpr int32_t kMinArena = 2 * kMaxDatagram;
 constexpr int32_t kMaxArena = 1 << 30;
 
 }  // namespace

@@ -20,9 +20,16 @@
 // bytes land in the shared `arena` (a Uint8Array JS copies out of at the same time); a READ
 // record says where (a = offset, b = length). The arena is reused after every iteration.
 //
+// Stream reads go to the arena, up to kStreamRead bytes at once, as uvloop reads into one 256 KiB
+// buffer and copies each read out: the arena is reused after every JS iteration, and JS runs one
+// every kDeliverBytes of reads (LoopCore::DeliverNow), so the kernel copies into memory still in
+// the cache and JS's copy out leaves the bytes in the cache for an echo's write. (Reading bulk
+// data straight into Buffers of its own, as this did before, cost twice the syscalls at 100 KiB
+// messages and kernel copies into memory cold since the last GC: 1,000 busy connections moved
+// 1,181-1,255 MB/s against 1,482-1,533 now, 10,000 moved 516-611 against 723.)
+//
 // A full arena never stops a socket that has data (that starved thousands of sockets at once, each
-// stopped and restarted every iteration). Reads that do not fit, and every read of a socket that
-// is moving bulk data (its last read was large), go to a buffer of their own:
+// stopped and restarted every iteration). A read that does not fit goes to a buffer of its own:
 //   - a spare: a Buffer JS allocated (V8's memory) and handed over with `supply(buf, token)`; the
 //     read lands in it and JS gets it back by its token (READ_SPARE), no copy. JS keeps C++
 //     supplied as demand goes (src/loops/native/io.ts).
@@ -30,12 +37,9 @@
 //     each with one `owned(i)` call as it handles the record: made a chunk at a time, the later
 //     ones lived through the scavenges the earlier ones' handling brought, were promoted, and
 //     waited for major GCs, 10-20 % of the server's CPU at 1,000 busy connections).
-// A poll's reads reach JS every kDeliverBytes (LoopCore::DeliverNow), not only at its end, so
-// that an echo writes bytes still in the cache and a spare is used soon after it was supplied.
-// Fairness: a socket reads at most kReadBudget bytes per libuv poll (a child's pipe four times
-// that); past that it is left readable in the kernel (epoll is level-triggered) and read again
-// next poll, so one busy peer cannot crowd out the rest. (256 KiB moved no more bytes than
-// 64 KiB at 1,000 busy connections, with longer waits and more memory.)
+// Fairness: a socket reads at most kReadBudget bytes per libuv poll (one read); past that it is
+// left readable in the kernel (epoll is level-triggered) and read again next poll, so one busy
+// peer cannot crowd out the rest.
 //
 // Writes: uv_try_write at once; only the remainder is copied and queued with uv_write. UDP sends
 // likewise (uv_udp_try_send, else a copy queued with uv_udp_send); a datagram is read only into
@@ -97,22 +101,18 @@ enum IoSyscall : int32_t {
 
 enum HandleKind : uint8_t { kTcp = 0, kPipe = 1, kUdp = 2, kProcess = 3, kPoll = 4 };
 
-/** One read takes at most this much of the arena (libuv suggests 64 KiB). */
-constexpr size_t kMaxRead = 64 * 1024;
+/** One stream read takes at most this much of the arena (uvloop's read buffer is 256 KiB). */
+constexpr size_t kStreamRead = 256 * 1024;
+/** Room for the largest datagram (udp.cc reads one only into that much). */
+constexpr size_t kMaxDatagram = 64 * 1024;
 /** Below this much free arena a read goes to a buffer of its own. */
 constexpr size_t kMinRead = 4 * 1024;
-/** A read this large marks its socket as bulk: its next reads get buffers of their own. */
-constexpr size_t kBulkRead = 32 * 1024;
-/** The size of a read into a buffer of its own. (256 KiB, uvloop's size, is past glibc's mmap
- * threshold: every read cost an mmap, an mremap and a munmap.) */
+/** The size of a read into a buffer of its own. (256 KiB is past glibc's mmap threshold: every
+ * read into malloc'd memory cost an mmap, an mremap and a munmap.) */
 constexpr size_t kOwnedRead = 64 * 1024;
-/** Bytes one socket may read per libuv poll before it waits for the next one: one read, as uvloop
- * does one recv per readiness. At 1,000 busy connections 256 KiB made a round of the server
- * long enough that connections waited > 1 s for their next echoed byte. */
-constexpr size_t kReadBudget = 64 * 1024;
-/** The budget of a child process's stdout/stderr pipe (process.cc): a loop has few of them and
- * they carry bulk output, so four reads per iteration (a quarter of the loop iterations per MB). */
-constexpr size_t kPipeReadBudget = 4 * kReadBudget;
+/** Bytes one socket or pipe may read per libuv poll before it waits for the next one: one read,
+ * as uvloop does one recv per readiness. */
+constexpr size_t kReadBudget = 256 * 1024;
 
 /** Bytes read in one libuv poll after which JS runs an iteration at once (LoopCore::DeliverNow),
  * before libuv reads the next sockets: half of L2 here. Handing JS a whole poll's reads at once
@@ -148,7 +148,6 @@ struct IoHandle {
   bool js_reading = true;  // JS has not paused reading
   bool reading = false;    // uv_read_start (uv_udp_recv_start) is in effect
   bool starved = false;    // a read buffer could not be had (UDP: the arena was full)
-  bool bulk = false;       // the last read was large: read into buffers of its own
   bool eof = false;
   bool shut = false;       // uv_shutdown requested (writeEof or close)
   bool shut_done = false;
@@ -160,8 +159,7 @@ struct IoHandle {
   int poll_fd = -1;        // poll handles: our duplicate of the watched fd (poll.cc), closed with the handle
   size_t queued = 0;       // bytes in writes (sends) libuv has not finished
   uint32_t read_iter = 0;  // the poll `read_bytes` counts in
-  size_t read_bytes = 0;   // bytes read in poll `read_iter` (against read_budget)
-  size_t read_budget = kReadBudget;
+  size_t read_bytes = 0;   // bytes read in poll `read_iter` (against kReadBudget)
   int64_t drain_at = -1;
   uv_connect_t connect_req;
   uv_shutdown_t shutdown_req;

@@ -56,7 +56,6 @@ int32_t IoTable::OpenPipe(int fd, bool readable) {
   h->connected = true;
   // stdin is only written: nothing is read from it (a read would start on a write-only pipe).
   h->js_reading = readable;
-  h->read_budget = kPipeReadBudget;
   UpdateReading(h);
   return h->id;
 }

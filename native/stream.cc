@@ -30,12 +30,10 @@ void IoTable::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   }
   // Over budget: an empty buffer makes libuv report UV_ENOBUFS and leave the socket readable.
   *buf = uv_buf_init(nullptr, 0);
-  if (h->read_bytes >= h->read_budget) return;
-  if (!h->bulk) {
-    *buf = self->ArenaSlice(kMaxRead);
-    if (buf->len != 0) return;
-  }
-  const size_t size = std::min(kOwnedRead, h->read_budget - h->read_bytes);
+  if (h->read_bytes >= kReadBudget) return;
+  *buf = self->ArenaSlice(std::min(kStreamRead, kReadBudget - h->read_bytes));
+  if (buf->len != 0) return;
+  const size_t size = std::min(kOwnedRead, kReadBudget - h->read_bytes);
   *buf = self->TakeSpare(size);
   if (buf->len != 0) return;
   char* p = static_cast<char*>(std::malloc(size));
@@ -54,7 +52,6 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       napi_delete_reference(self->env_, spare.ref);
       const size_t n = static_cast<size_t>(nread);
       h->read_bytes += n;
-      h->bulk = n >= kBulkRead;
       self->Emit(h->id, kEvReadSpare, spare.token, static_cast<int32_t>(n));
       self->Delivered(n);
       return;
@@ -66,7 +63,6 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (nread > 0) {
     const size_t n = static_cast<size_t>(nread);
     h->read_bytes += n;
-    h->bulk = n >= kBulkRead;
     if (!owned) {
       const size_t off = static_cast<size_t>(reinterpret_cast<uint8_t*>(buf->base) - self->arena_);
       self->arena_used_ = off + n;
@@ -95,7 +91,7 @@ void IoTable::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     // Over its budget, the socket reads again after this poll (it stays readable in the kernel,
     // and the budget renews in the check phase). Otherwise no memory was to be had: stop until
     // the end of the iteration.
-    if (h->read_bytes < h->read_budget) self->Starve(h);
+    if (h->read_bytes < kReadBudget) self->Starve(h);
     return;
   }
   if (nread == UV_EOF) {

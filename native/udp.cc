@@ -95,12 +95,12 @@ void IoTable::OnUdpAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   IoTable* self = static_cast<IoHandle*>(handle->data)->table;
   // Room for the largest datagram or none: a smaller buffer would cut one short (MSG_TRUNC) and
   // lose its tail, while an empty one makes libuv report UV_ENOBUFS and leave it in the kernel.
-  const uv_buf_t b = self->ArenaSlice(kDgramHeader + kMaxRead);
-  if (b.len < kDgramHeader + kMaxRead) {
+  const uv_buf_t b = self->ArenaSlice(kDgramHeader + kMaxDatagram);
+  if (b.len < kDgramHeader + kMaxDatagram) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(b.base + kDgramHeader, kMaxRead);
+  *buf = uv_buf_init(b.base + kDgramHeader, kMaxDatagram);
 }
 
 void IoTable::OnRecv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned) {

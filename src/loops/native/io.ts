@@ -5,8 +5,9 @@
  * C++ never calls JS per event: libuv callbacks append records (id, kind, a, b) that reach JS
  * with the loop's one call per iteration; `NativeIo.collect` (run first in `_collectReady`) hands
  * each to its endpoint (a transport, a listener, a datagram endpoint), which queues it and
- * schedules its own work on the loop. Small reads arrive in a shared arena C++ reuses after the
- * iteration, so they are copied out at once; large ones (and those that did not fit the arena)
+ * schedules its own work on the loop. Reads arrive in a shared arena C++ reuses after the
+ * iteration (up to 256 KiB a read, uvloop's way), so they are copied out at once: the arena stays
+ * in the cache, and so do the copies an echo writes back. Reads that did not fit the arena
  * arrive in Buffers of their own, not copied: spares JS allocated and supplied to C++ ahead
  * (READ_SPARE), or, when C++ has no spare left, malloc'd memory handed over as external Buffers
  * (READ_OWNED, one `owned(i)` call per record). Either kind must die young: a Buffer that lives
