@@ -44,8 +44,14 @@ export function uvError(binding: NativeBinding, errno: number, syscall: string, 
   return e;
 }
 
-/** Read bytes handed over per iteration before a socket waits for the next one. */
-const ARENA_SIZE = 1 << 20;
+/**
+ * @internal The read arena's size, read when a loop first does I/O: 1 MiB holds what is read
+ * between two deliveries to JS (native/io.h kDeliverBytes) plus a read. Tests shrink it to reach
+ * the reads that do not fit (spares and owned buffers).
+ */
+export const ioSizes = { arena: 1 << 20 };
+/** @internal Reads that arrived in Buffers of their own (READ_SPARE and READ_OWNED), for tests. */
+export const ownBufferReads = { count: 0 };
 /** A spare read buffer: one read's worth (native/io.h kOwnedRead). */
 const SPARE_SIZE = 64 * 1024;
 /** Spares C++ is given at most: 16 MiB waiting. Past them reads come as external Buffers. */
@@ -80,7 +86,7 @@ export class NativeIo {
   constructor(loop: AbstractEventLoop, binding: NativeBinding, native: NativeLoopHandle) {
     this.loop = loop;
     this.binding = binding;
-    this.native = new binding.Io(native, EVENT_CAPACITY, ARENA_SIZE);
+    this.native = new binding.Io(native, EVENT_CAPACITY, ioSizes.arena);
     this.#state = this.native.state;
     this.#events = this.native.events;
     this.#arena = this.native.arena;
@@ -105,6 +111,7 @@ export class NativeIo {
   /** The bytes of a READ_OWNED record: a Buffer of their own, now the caller's. */
   owned(i: number): Buffer {
     this.#demand++;
+    ownBufferReads.count++;
     return this.native.owned(i)!;
   }
 
@@ -115,6 +122,7 @@ export class NativeIo {
     this.#freeTokens.push(token);
     this.#supplied--;
     this.#demand++;
+    ownBufferReads.count++;
     if (n >= COPY_BELOW) return buf.subarray(0, n);
     const out = Buffer.allocUnsafe(n);
     buf.copy(out, 0, 0, n);
