@@ -77,6 +77,22 @@ eachLoop((lc) => {
     await expect(ex.submit(() => 1, [])).rejects.toThrow(/after shutdown/);
   });
 
+  test('after shutdownDefaultExecutor the default executor is refused (asyncio), an explicit one is not', async () => {
+    await lc.run(async () => {
+      const loop = aio.getRunningLoop();
+      expect(await loop.runInExecutor(null, () => 1)).toBe(1);
+      await loop.shutdownDefaultExecutor();
+      expect(() => loop.runInExecutor(null, () => 2)).toThrow('Executor shutdown has been called');
+      expect(() => aio.toThread(() => 3)).toThrow('Executor shutdown has been called');
+      const pool = new aio.ThreadPoolExecutor(1);
+      try {
+        expect(await loop.runInExecutor(pool, () => 4)).toBe(4);
+      } finally {
+        await pool.shutdown(true);
+      }
+    });
+  });
+
   test('setDefaultExecutor is used by toThread', async () => {
     let used = 0;
     const inner = new aio.ThreadPoolExecutor(1);

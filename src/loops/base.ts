@@ -211,6 +211,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** Waits for the default executor's running calls (at most `timeout` seconds), then stops it. */
   async shutdownDefaultExecutor(timeout: number | null = null): Promise<void> {
     if (timeout !== null) checkTime(timeout, 'timeout');
+    // From here on the default executor is refused, as asyncio does, rather than silently remade.
+    this.#executorShutdownCalled = true;
     const ex = this.#defaultExecutor;
     this.#defaultExecutor = null;
     if (ex === null) return;
@@ -227,6 +229,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   #signals = new SignalHandlers();
   #defaultExecutor: Executor | null = null;
+  #executorShutdownCalled = false;
 
   addSignalHandler<A extends unknown[]>(sig: string | number, callback: (...args: A) => unknown, ...args: A): void {
     if (this.#closed) throw new Error('Event loop is closed');
@@ -245,6 +248,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (typeof fn !== 'function' && (fn === null || typeof fn !== 'object')) {
       throw new TypeError(`fn must be a function or { module, name }, not ${describe(fn)}`);
     }
+    if (executor === null && this.#executorShutdownCalled) throw new Error('Executor shutdown has been called');
     const ex = executor ?? (this.#defaultExecutor ??= new ThreadPoolExecutor());
     // Our pool completes a Future of this loop directly (one loop iteration less per call).
     if (ex instanceof ThreadPoolExecutor) return ex._submitFuture(this, fn, args);
