@@ -435,11 +435,16 @@ eachLoop((lc) => {
     try {
       let wrapped!: aio.Future<unknown>;
       let wrappedBad!: aio.Future<unknown>;
+      // Settled by hand once the loop is closed (a timer raced the loop's close under load).
+      let settle!: () => void;
+      let fail!: (e: Error) => void;
       await lc.run(async () => {
-        wrapped = aio.ensureFuture(new Promise((r) => setTimeout(r, 10)));
-        wrappedBad = aio.ensureFuture(new Promise((_, r) => setTimeout(() => r(new Error('late')), 10)));
+        wrapped = aio.ensureFuture(new Promise<void>((r) => (settle = r)));
+        wrappedBad = aio.ensureFuture(new Promise((_, r) => (fail = r)));
       });
-      await new Promise((r) => setTimeout(r, 40));
+      settle();
+      fail(new Error('late'));
+      await new Promise((r) => setTimeout(r, 20));
       expect(rejections).toEqual([]);
       expect(wrapped.done()).toBe(false);
       expect(wrappedBad.done()).toBe(false);
