@@ -15,7 +15,8 @@
 // end, and its open fds before the clients connected and after they all closed.
 //
 // `--server-flags` passes Node flags to the aloop and node:net servers (e.g. `--trace-gc`, `--cpu-prof`);
-// what a server prints besides `listening` goes to stderr.
+// with it, what a server prints besides `listening` goes to stderr (without it, that is dropped:
+// e.g. a streams server's reports of the resets the client's closing brings at the end).
 //
 // Fairness is part of the result: a server that moves many bytes while some connections sit idle
 // for seconds fails the soak as surely as one that loses a byte.
@@ -85,7 +86,7 @@ function startServer(loop, mode, flags = '') {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^listening (\d+)/.exec(line);
       if (m) resolve({ child, port: Number(m[1]) });
-      else process.stderr.write(`${line}\n`);
+      else if (flags) process.stderr.write(`${line}\n`);
     });
   });
 }
